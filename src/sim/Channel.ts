@@ -1,0 +1,153 @@
+import type { Module } from './Module.ts';
+import { SimulationError } from './SimulationError.ts';
+
+/**
+ * A bounded, registered FIFO channel between two modules: valid/ready semantics as in silicon.
+ *
+ * - An entry pushed in cycle t is visible to the consumer from cycle t+1 (registered output).
+ * - Space freed by a pop in cycle t is visible to the producer from cycle t+1 (registered ready),
+ *   so a full channel back-pressures for one cycle even if the consumer drains it that cycle.
+ * Both views come from state committed at the last edge, so the result does not depend on whether
+ * producer or consumer is evaluated first. Entries are struct-of-arrays: one Float64Array column
+ * per field and an optional byte slab (e.g. 64 B of line data) per slot; nothing is allocated per
+ * message. A slot index returned by push/peek/pop stays valid until the consumer pops it and a
+ * later push reuses it, i.e. at least until the end of the cycle.
+ */
+export class Channel<F extends string = string> {
+  /** Field columns, indexed by slot. */
+  readonly col: { readonly [K in F]: Float64Array };
+  /** Optional per-slot bytes, `bytesPerSlot` each; slot s starts at s * bytesPerSlot. */
+  readonly bytes: Uint8Array;
+
+  /** Committed state: index of the oldest entry and number of entries. */
+  private head = 0;
+  private count = 0;
+  /** This cycle's activity, applied at commit. */
+  private pushed = 0;
+  private popped = 0;
+  /** Activity of the last committed cycle, for waveforms and stats. */
+  lastPushed = 0;
+  lastPopped = 0;
+  /** Cycles in which the producer found the channel full (back-pressure), for stats. */
+  fullStalls = 0;
+  /** Set by the tracer; -1 when not traced. */
+  traceIndex = -1;
+
+  constructor(
+    readonly owner: Module,
+    readonly name: string,
+    readonly depth: number,
+    readonly fields: readonly F[],
+    readonly bytesPerSlot = 0,
+  ) {
+    if (!(Number.isInteger(depth) && depth >= 1)) throw new RangeError(`${owner.path}.${name}: channel depth must be an integer ≥ 1, got ${depth}`);
+    const col = {} as { [K in F]: Float64Array };
+    for (const f of fields) col[f] = new Float64Array(depth);
+    this.col = col;
+    this.bytes = new Uint8Array(depth * bytesPerSlot);
+    owner.addChannel(this);
+  }
+
+  get path(): string {
+    return `${this.owner.path}.${this.name}`;
+  }
+
+  /** Entries committed at the last edge (what a waveform shows as occupancy). */
+  get occupancy(): number {
+    return this.count;
+  }
+
+  // ---- producer side -------------------------------------------------------------------------
+
+  /** True when one more entry can be pushed this cycle. */
+  canPush(): boolean {
+    return this.count + this.pushed < this.depth;
+  }
+
+  /** Free slots the producer may still fill this cycle. */
+  space(): number {
+    return this.depth - this.count - this.pushed;
+  }
+
+  /** Reserve the next slot and return its index; the caller fills the columns. */
+  push(): number {
+    if (this.count + this.pushed >= this.depth) {
+      throw new SimulationError(`push into full channel (depth ${this.depth})`, this.owner.ctx.cycle, this.path);
+    }
+    const slot = (this.head + this.count + this.pushed) % this.depth;
+    this.pushed++;
+    return slot;
+  }
+
+  /** Record that the producer wanted to push but could not (back-pressure counter). */
+  stall(): void {
+    this.fullStalls++;
+  }
+
+  // ---- consumer side -------------------------------------------------------------------------
+
+  /** Number of entries the consumer may still pop this cycle. */
+  available(): number {
+    return this.count - this.popped;
+  }
+
+  /** True when at least one entry is visible to the consumer this cycle. */
+  valid(): boolean {
+    return this.count - this.popped > 0;
+  }
+
+  /** Slot of the k-th visible entry (0 = oldest not yet popped this cycle). */
+  peek(k = 0): number {
+    if (k >= this.count - this.popped) {
+      throw new SimulationError(`peek(${k}) past the ${this.count - this.popped} visible entries`, this.owner.ctx.cycle, this.path);
+    }
+    return (this.head + this.popped + k) % this.depth;
+  }
+
+  /** Remove the oldest visible entry and return its slot (valid for the rest of this cycle). */
+  pop(): number {
+    if (this.count - this.popped <= 0) {
+      throw new SimulationError('pop from empty channel', this.owner.ctx.cycle, this.path);
+    }
+    const slot = (this.head + this.popped) % this.depth;
+    this.popped++;
+    return slot;
+  }
+
+  // ---- kernel --------------------------------------------------------------------------------
+
+  /** Clock edge: apply this cycle's pops and pushes. */
+  commit(): void {
+    this.head = (this.head + this.popped) % this.depth;
+    this.count += this.pushed - this.popped;
+    this.lastPushed = this.pushed;
+    this.lastPopped = this.popped;
+    this.pushed = 0;
+    this.popped = 0;
+  }
+
+  reset(): void {
+    this.head = 0;
+    this.count = 0;
+    this.pushed = 0;
+    this.popped = 0;
+    this.lastPushed = 0;
+    this.lastPopped = 0;
+    this.fullStalls = 0;
+  }
+
+  /** Copy every column and the byte slab of one slot to a slot of another channel with the same fields. */
+  copySlotTo(slot: number, dst: Channel<F>, dstSlot: number): void {
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i]!;
+      dst.col[f][dstSlot] = this.col[f][slot]!;
+    }
+    // A byte loop, not set(subarray(...)): subarray allocates a view object per call.
+    const n = Math.min(this.bytesPerSlot, dst.bytesPerSlot);
+    const src = this.bytes;
+    const out = dst.bytes;
+    const s0 = slot * this.bytesPerSlot;
+    const d0 = dstSlot * dst.bytesPerSlot;
+    for (let i = 0; i < n; i++) out[d0 + i] = src[s0 + i]!;
+  }
+}
