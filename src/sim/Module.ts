@@ -78,7 +78,6 @@ export abstract class Module {
 
   /** Declare a channel owned (and therefore traced) by this module. */
   protected channel<F extends string>(name: string, depth: number, fields: readonly F[], bytesPerSlot = 0): Channel<F> {
-    this.checkLocalName(name);
     return new Channel<F>(this, name, depth, fields, bytesPerSlot);
   }
 
@@ -95,8 +94,9 @@ export abstract class Module {
     this.wideProbes.push({ owner: this, name, widthBits, bytes, offset });
   }
 
-  /** Called by Channel's constructor. */
+  /** Called by Channel's constructor (a channel may also be built by a helper such as memMsgChannel). */
   addChannel(ch: Channel): void {
+    this.checkLocalName(ch.name);
     this.channels.push(ch);
   }
 
