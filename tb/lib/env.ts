@@ -12,6 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
  *   directed testbench's waves; off = never.
  * - CXLFAB_REPLAY: path of a `waves/<test>.replay.json` written by a failure: that property re-runs
  *   exactly the failing case (seed, path, replayPath); other properties run as usual.
+ * - CXLFAB_PROPERTY_SECONDS: wall-clock budget per property (default: none). `npm run fuzz` sets it
+ *   so a campaign with many runs stays inside its time box; runs cut short count as passed.
  * - CI: when 'true', tests that need GTKWave fail instead of skipping when it is missing.
  */
 export type WavesMode = 'fail' | 'all' | 'off';
@@ -53,5 +55,6 @@ export const env = {
   runs: intEnv('CXLFAB_RUNS', 100),
   waves: wavesEnv(),
   replay: replayEnv(),
+  propertySeconds: intEnv('CXLFAB_PROPERTY_SECONDS', 0),
   ci: process.env.CI === 'true',
 } as const;

@@ -42,6 +42,7 @@ function params<Ts>(name: string, opts: PropertyOptions<Ts>): fc.Parameters<Ts> 
     numRuns,
     ...(replay ? { path: replay.path, endOnFailure: true } : {}),
     ...(opts.examples ? { examples: opts.examples } : {}),
+    ...(env.propertySeconds > 0 ? { interruptAfterTimeLimit: env.propertySeconds * 1000, markInterruptAsFailure: false } : {}),
   };
 }
 
