@@ -1,0 +1,223 @@
+import type { Channel } from '../sim/Channel.ts';
+import type { Probe, WideProbe } from '../sim/Module.ts';
+import type { Reg } from '../sim/Reg.ts';
+import type { CycleObserver, Simulator } from '../sim/Simulator.ts';
+import { periodPs } from '../sim/units.ts';
+import { type GtkwTrace, writeGtkw } from './GtkwWriter.ts';
+import { VcdWriter, type VcdWriterOptions } from './VcdWriter.ts';
+
+/**
+ * The VCD tracer: a CycleObserver that samples the committed state of a Simulator after reset and
+ * after every clock edge and writes it through a VcdWriter (timescale 1 ps).
+ *
+ * What becomes a variable, in the scope of its module's path (`top.dev.decoder`):
+ *  - every Reg: `reg` of its width;
+ *  - every Channel `q`: `q_count` (integer, occupancy, wide enough for the depth), `q_push` and
+ *    `q_pop` (entries pushed / popped in the last cycle: lastPushed / lastPopped);
+ *  - every Probe (`wire` of its width) and WideProbe (`wire`, bytes compared as they are).
+ *  - `clk` in the top scope: rises at cycle c's time c * period and falls half a period later,
+ *    so the value change of cycle c sits on a rising edge in GTKWave.
+ * Cycle c's values are written at time c * period (ps). After a mid-run `sim.reset()` cycle numbers
+ * restart but VCD time continues one period after the last sample (VCD time never goes back).
+ *
+ * Selection (`trace` globs, OR'd): matched against the signal path (`top.dev.q` for a channel,
+ * giving all three of its variables); `*` matches any run of characters including dots, so
+ * `top.dev.*` takes everything under top.dev. The clock is always traced.
+ *
+ * sample() allocates nothing: the signals are preallocated arrays, one loop per kind.
+ */
+
+export interface TraceOptions {
+  /** Globs over signal paths; default: everything. */
+  readonly trace?: readonly string[];
+  /** Writer options (date, version) for reproducible files in tests. */
+  readonly writer?: VcdWriterOptions;
+}
+
+/** One traced variable, for the .gtkw and for tests. */
+export interface TracedSignal extends GtkwTrace {
+  /** Signal path in the design (`top.dev.q` for all three variables of channel q). */
+  readonly signal: string;
+  /** The VCD variable's dotted path (`top.dev.q_count`). */
+  readonly path: string;
+}
+
+/** `*` = any run of characters (dots included); everything else literal. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+function bitsFor(maxValue: number): number {
+  return Math.max(1, Math.ceil(Math.log2(maxValue + 1)));
+}
+
+export class VcdTracer implements CycleObserver {
+  readonly writer: VcdWriter;
+  readonly traced: TracedSignal[] = [];
+  readonly periodPs: number;
+  readonly clockFacility: string;
+  private readonly halfPs: number;
+  private readonly clkVar: number;
+
+  private readonly regs: Reg[] = [];
+  private readonly regVar: Int32Array;
+  private readonly chans: Channel[] = [];
+  /** Variable of `<name>_count`; `_push` and `_pop` follow it (+1, +2). */
+  private readonly chanVar: Int32Array;
+  private readonly probes: Probe[] = [];
+  private readonly probeVar: Int32Array;
+  private readonly wides: WideProbe[] = [];
+  private readonly wideVar: Int32Array;
+
+  private lastCycle = -1;
+  /** Added to cycle * period: grows when a reset restarts the cycle count. */
+  private timeBase = 0;
+  private lastTime = -1;
+  private attached = true;
+
+  constructor(
+    readonly sim: Simulator,
+    writer: VcdWriter,
+    readonly onClose: ((t: VcdTracer) => void) | null = null,
+    opts: TraceOptions = {},
+  ) {
+    this.writer = writer;
+    this.periodPs = periodPs({ clockGHz: sim.clockGHz });
+    if (!(this.periodPs >= 1)) throw new RangeError(`clock of ${sim.clockGHz} GHz has a period below 1 ps: cannot trace at 1 ps`);
+    this.halfPs = Math.floor(this.periodPs / 2);
+    const globs = (opts.trace ?? ['*']).map(globToRegExp);
+    const wanted = (path: string): boolean => globs.some((g) => g.test(path));
+    const top = sim.top;
+    const taken = (n: string) => top.regs.some((r) => r.name === n) || top.channels.some((c) => c.name === n || c.name === n.replace(/_(count|push|pop)$/, '')) || top.probes.some((p) => p.name === n) || top.wideProbes.some((p) => p.name === n) || top.children.some((c) => c.name === n);
+    let clk = 'clk';
+    while (taken(clk)) clk = `${clk}_`;
+    this.clkVar = this.addVar(top.path, top.path.split('.'), clk, 'wire', 1, `${top.path}.${clk}`);
+    this.clockFacility = writer.facilityName(this.clkVar);
+
+    const regVar: number[] = [];
+    const chanVar: number[] = [];
+    const probeVar: number[] = [];
+    const wideVar: number[] = [];
+    for (const m of sim.modules) {
+      const scope = m.path.split('.');
+      for (const r of m.regs) {
+        if (!wanted(r.path)) continue;
+        this.regs.push(r);
+        regVar.push(this.addVar(m.path, scope, r.name, 'reg', r.width, r.path));
+      }
+      for (const c of m.channels) {
+        if (!wanted(c.path)) continue;
+        const w = bitsFor(c.depth);
+        this.chans.push(c);
+        chanVar.push(this.addVar(m.path, scope, `${c.name}_count`, 'integer', w, c.path));
+        this.addVar(m.path, scope, `${c.name}_push`, 'reg', w, c.path);
+        this.addVar(m.path, scope, `${c.name}_pop`, 'reg', w, c.path);
+      }
+      for (const p of m.probes) {
+        const path = `${m.path}.${p.name}`;
+        if (!wanted(path)) continue;
+        this.probes.push(p);
+        probeVar.push(this.addVar(m.path, scope, p.name, 'wire', p.width, path));
+      }
+      for (const p of m.wideProbes) {
+        const path = `${m.path}.${p.name}`;
+        if (!wanted(path)) continue;
+        this.wides.push(p);
+        wideVar.push(this.addVar(m.path, scope, p.name, 'wire', p.widthBits, path));
+      }
+    }
+    this.regVar = Int32Array.from(regVar);
+    this.chanVar = Int32Array.from(chanVar);
+    this.probeVar = Int32Array.from(probeVar);
+    this.wideVar = Int32Array.from(wideVar);
+    for (let i = 0; i < this.regs.length; i++) this.regs[i]!.traceIndex = this.regVar[i]!;
+    for (let i = 0; i < this.chans.length; i++) this.chans[i]!.traceIndex = this.chanVar[i]!;
+  }
+
+  private addVar(group: string, scope: readonly string[], name: string, type: 'wire' | 'reg' | 'integer', width: number, signal: string): number {
+    const i = this.writer.addVar(scope, name, type, width);
+    this.traced.push({ facility: this.writer.facilityName(i), group, type, width, signal, path: this.writer.varPath(i) });
+    return i;
+  }
+
+  sample(cycle: number): void {
+    if (!this.attached) return;
+    const w = this.writer;
+    if (cycle <= this.lastCycle) {
+      // A reset restarted the cycle count: continue VCD time one period after the last sample.
+      this.timeBase = this.lastTime - this.halfPs + this.periodPs - cycle * this.periodPs;
+    }
+    const first = this.lastCycle < 0;
+    this.lastCycle = cycle;
+    const t = this.timeBase + cycle * this.periodPs;
+    // Attached mid-run (t > 0): the first sample becomes the initial values shown from #0.
+    if (!first) w.setTime(t);
+    w.changeNumber(this.clkVar, 1);
+    const regs = this.regs;
+    const regVar = this.regVar;
+    for (let i = 0; i < regs.length; i++) w.changeNumber(regVar[i]!, regs[i]!.q);
+    const chans = this.chans;
+    const chanVar = this.chanVar;
+    for (let i = 0; i < chans.length; i++) {
+      const c = chans[i]!;
+      const v = chanVar[i]!;
+      w.changeNumber(v, c.occupancy);
+      w.changeNumber(v + 1, c.lastPushed);
+      w.changeNumber(v + 2, c.lastPopped);
+    }
+    const probes = this.probes;
+    const probeVar = this.probeVar;
+    for (let i = 0; i < probes.length; i++) w.changeNumber(probeVar[i]!, probes[i]!.read());
+    const wides = this.wides;
+    const wideVar = this.wideVar;
+    for (let i = 0; i < wides.length; i++) {
+      const p = wides[i]!;
+      w.changeBytes(wideVar[i]!, p.bytes, p.offset);
+    }
+    if (first) w.setTime(t);
+    if (this.halfPs > 0) {
+      w.setTime(t + this.halfPs);
+      w.changeNumber(this.clkVar, 0);
+      this.lastTime = t + this.halfPs;
+    } else {
+      this.lastTime = t;
+    }
+  }
+
+  /** Write out what is buffered (called by the simulator when a SimulationError stops the run). */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  /** Detach from the simulator, close the VCD and (through onClose) write the .gtkw. Idempotent. */
+  close(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    this.sim.detach(this);
+    for (const r of this.regs) r.traceIndex = -1;
+    for (const c of this.chans) c.traceIndex = -1;
+    this.writer.close();
+    this.onClose?.(this);
+  }
+}
+
+/**
+ * Trace `sim` into `${base}.vcd` (now) and `${base}.gtkw` (at close). Attaching samples the
+ * current state at once, so the VCD starts with the design as it is.
+ */
+export function openVcd(sim: Simulator, base: string, opts: TraceOptions = {}): VcdTracer {
+  const vcdPath = `${base}.vcd`;
+  const writer = VcdWriter.toFile(vcdPath, { timescale: '1ps', ...opts.writer });
+  let tracer: VcdTracer;
+  try {
+    tracer = new VcdTracer(sim, writer, (t) => {
+      writeGtkw(`${base}.gtkw`, vcdPath, t.traced, { clock: t.clockFacility, periodTicks: t.periodPs });
+    }, opts);
+  } catch (e) {
+    writer.close();
+    throw e;
+  }
+  sim.attach(tracer);
+  return tracer;
+}
