@@ -1,0 +1,342 @@
+import { Module } from '../../src/sim/index.ts';
+import { LINE_BYTES } from '../cxl/opcodes.ts';
+import { DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
+import { dramTiming, validateDramParams, type DramParams, type DramTiming } from './DramParams.ts';
+import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
+
+/** Bank has no open row. Rows are ≥ 0, so -1 never matches one. */
+const ROW_CLOSED = -1;
+/** Queue entry states. */
+const Q_FREE = 0;
+const Q_WAITING = 1; // accepted, column command not yet issued
+const Q_ISSUED = 2; // column command issued, data on its way; answered at doneAt
+/** What a bank is doing, as shown in waveforms (`bankN_state`). */
+export const BankState = { Closed: 0, Activating: 1, Open: 2, Precharging: 3 } as const;
+
+/**
+ * One node's DRAM: timing (banks, row buffers, a shared data bus per channel) and contents
+ * (a SparseMemory). Port: `req` (owned here, the requester pushes) and `rsp` (owned here, the
+ * requester pops); a response carries the request's `id`.
+ *
+ * Scheduling, per cycle and per channel (open-page policy):
+ *  - Each bank serves its own requests strictly in arrival order ("bank FIFO"); banks proceed
+ *    independently, so responses may complete out of order across banks, while two requests to
+ *    the same line (same bank) keep their order: a read after a write returns the new data.
+ *  - The oldest waiting request of a bank drives it: open row ≠ its row → PRE (tRP), closed →
+ *    ACT (tRCD), open row = its row → ready for its column command. PRE/ACT of different banks
+ *    overlap freely (tRRD/tFAW/tRAS/tWR/tRTP/refresh are not modelled).
+ *  - At most one column command per channel per cycle, the oldest ready one whose burst fits the
+ *    data bus: data occupies the bus from issue + tCL (tCWL for writes) for tBurst cycles, bursts
+ *    never overlap, so one channel moves at most one line per tBurst cycles (the bandwidth
+ *    ceiling). The next column command to the same bank waits tCCD = tBurst.
+ *  - The data itself is read from / written to storage at the column command, which is what
+ *    orders same-line accesses; the response leaves when the burst has ended.
+ *
+ * Idle latency from the requester's push to the response being visible to it:
+ *   1 (req channel register) + [tRP if another row is open] + [tRCD unless the row is open]
+ *   + tCL (tCWL for a write) + tBurst + 1 (rsp channel register).
+ */
+export class Dram extends Module {
+  readonly req: DramReqChannel;
+  readonly rsp: DramRspChannel;
+  readonly memory: SparseMemory;
+  readonly params: DramParams;
+  readonly timing: DramTiming;
+  readonly banks: number;
+  private readonly linesPerRow: number;
+
+  // ---- request queue (struct of arrays, queueDepth entries) ------------------------------------
+  private readonly qState: Uint8Array;
+  private readonly qSeq: Float64Array;
+  private readonly qId: Float64Array;
+  private readonly qOp: Uint8Array;
+  private readonly qPa: Float64Array;
+  private readonly qBeLo: Float64Array;
+  private readonly qBeHi: Float64Array;
+  private readonly qBank: Int32Array;
+  private readonly qRow: Float64Array;
+  private readonly qDoneAt: Float64Array;
+  private readonly qData: Uint8Array;
+  private used = 0;
+  private inFlight = 0;
+  private nextSeq = 0;
+
+  // ---- banks and channels ----------------------------------------------------------------------
+  private readonly openRow: Float64Array;
+  private readonly bankReadyAt: Float64Array;
+  private readonly bankLastCmd: Uint8Array;
+  private readonly headOf: Int32Array;
+  private readonly touched: Int32Array;
+  private readonly busFreeAt: Float64Array;
+  private readonly colPick: Int32Array;
+
+  // ---- stats -----------------------------------------------------------------------------------
+  reads = 0;
+  writes = 0;
+  activates = 0;
+  precharges = 0;
+  /** Cycles in which a finished request could not leave because `rsp` was full. */
+  rspStalls = 0;
+
+  constructor(parent: Module, name: string, params: DramParams, memory: SparseMemory = new SparseMemory()) {
+    super(parent, name);
+    validateDramParams(params, this.path);
+    this.params = params;
+    this.timing = dramTiming(params, { clockGHz: this.ctx.clockGHz });
+    this.memory = memory;
+    this.banks = params.channels * params.banksPerChannel;
+    this.linesPerRow = params.rowBytes / LINE_BYTES;
+    this.req = dramReqChannel(this, 'req', params.reqDepth);
+    this.rsp = dramRspChannel(this, 'rsp', params.rspDepth);
+
+    const q = params.queueDepth;
+    this.qState = new Uint8Array(q);
+    this.qSeq = new Float64Array(q);
+    this.qId = new Float64Array(q);
+    this.qOp = new Uint8Array(q);
+    this.qPa = new Float64Array(q);
+    this.qBeLo = new Float64Array(q);
+    this.qBeHi = new Float64Array(q);
+    this.qBank = new Int32Array(q);
+    this.qRow = new Float64Array(q);
+    this.qDoneAt = new Float64Array(q);
+    this.qData = new Uint8Array(q * LINE_BYTES);
+
+    this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
+    this.bankReadyAt = new Float64Array(this.banks);
+    this.bankLastCmd = new Uint8Array(this.banks);
+    this.headOf = new Int32Array(this.banks).fill(-1);
+    this.touched = new Int32Array(Math.min(this.banks, q));
+    this.busFreeAt = new Float64Array(params.channels);
+    this.colPick = new Int32Array(params.channels).fill(-1);
+
+    this.probe('queueOccupancy', bitsFor(q), () => this.used);
+    this.probe('inFlight', bitsFor(q), () => this.inFlight);
+    for (let c = 0; c < params.channels; c++) {
+      this.probe(`ch${c}_dataBusBusy`, 1, () => this.dataBusBusy(c));
+    }
+    const rowBits = bitsFor(Math.ceil(params.capacityBytes / params.rowBytes / this.banks));
+    for (let b = 0; b < this.banks; b++) {
+      this.probe(`bank${b}_state`, 2, () => this.bankState(b));
+      this.probe(`bank${b}_openRow`, rowBits, () => (this.openRow[b]! === ROW_CLOSED ? 0 : this.openRow[b]!));
+    }
+  }
+
+  /** BankState of bank b at the current cycle (waveforms, tests). */
+  bankState(b: number): number {
+    if (this.ctx.cycle < this.bankReadyAt[b]!) {
+      const c = this.bankLastCmd[b]!;
+      if (c !== BankState.Open) return c;
+    }
+    return this.openRow[b]! === ROW_CLOSED ? BankState.Closed : BankState.Open;
+  }
+
+  /** 1 when a burst occupies channel ch's data bus in the current cycle (waveforms, tests). */
+  dataBusBusy(ch: number): number {
+    const now = this.ctx.cycle;
+    const tb = this.timing.tBurst;
+    for (let e = 0; e < this.qState.length; e++) {
+      if (this.qState[e] !== Q_ISSUED || Math.floor(this.qBank[e]! / this.params.banksPerChannel) !== ch) continue;
+      if (now >= this.qDoneAt[e]! - tb && now < this.qDoneAt[e]!) return 1;
+    }
+    return 0;
+  }
+
+  /** Cycles of data-bus occupancy so far, summed over channels (every column command moves one burst). */
+  get busBusyCycles(): number {
+    return (this.reads + this.writes) * this.timing.tBurst;
+  }
+
+  /** Open row of bank b, or -1 when closed. */
+  bankOpenRow(b: number): number {
+    return this.openRow[b]!;
+  }
+
+  /** Requests held by the scheduler (committed view is not needed: the queue is this module's own). */
+  get queueOccupancy(): number {
+    return this.used;
+  }
+
+  /** Global bank index (channel × banksPerChannel + bank) of a line address, per the documented mapping. */
+  bankOf(pa: number): number {
+    const p = this.params;
+    const line = Math.floor(pa / LINE_BYTES);
+    const ch = line % p.channels;
+    const lineInCh = Math.floor(line / p.channels);
+    const bank = Math.floor(lineInCh / this.linesPerRow) % p.banksPerChannel;
+    return ch * p.banksPerChannel + bank;
+  }
+
+  /** Row of a line address within its bank, per the documented mapping. */
+  rowOf(pa: number): number {
+    const p = this.params;
+    const lineInCh = Math.floor(Math.floor(pa / LINE_BYTES) / p.channels);
+    return Math.floor(lineInCh / this.linesPerRow / p.banksPerChannel);
+  }
+
+  override onReset(): void {
+    this.qState.fill(Q_FREE);
+    this.used = 0;
+    this.inFlight = 0;
+    this.nextSeq = 0;
+    this.openRow.fill(ROW_CLOSED);
+    this.bankReadyAt.fill(0);
+    this.bankLastCmd.fill(BankState.Closed);
+    this.headOf.fill(-1);
+    this.busFreeAt.fill(0);
+    this.reads = 0;
+    this.writes = 0;
+    this.activates = 0;
+    this.precharges = 0;
+    this.rspStalls = 0;
+    // Contents are not cleared: DRAM keeps its data across a logic reset, and testbenches preload
+    // it through the backdoor before reset. SparseMemory.clear() empties it explicitly.
+  }
+
+  override evaluate(): void {
+    const now = this.ctx.cycle;
+    this.respond(now);
+    this.accept();
+    if (this.used > this.inFlight) this.schedule(now);
+  }
+
+  /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */
+  private respond(now: number): void {
+    if (this.inFlight === 0) return;
+    const rsp = this.rsp;
+    const q = this.qState.length;
+    while (true) {
+      let best = -1;
+      for (let e = 0; e < q; e++) {
+        if (this.qState[e] !== Q_ISSUED || this.qDoneAt[e]! > now) continue;
+        if (best < 0 || this.qDoneAt[e]! < this.qDoneAt[best]! || (this.qDoneAt[e] === this.qDoneAt[best] && this.qSeq[e]! < this.qSeq[best]!)) best = e;
+      }
+      if (best < 0) return;
+      if (!rsp.canPush()) {
+        this.rspStalls++;
+        rsp.stall();
+        return;
+      }
+      const s = rsp.push();
+      rsp.col.id[s] = this.qId[best]!;
+      rsp.col.op[s] = this.qOp[best]!;
+      rsp.col.pa[s] = this.qPa[best]!;
+      const out = rsp.bytes;
+      const o = s * LINE_BYTES;
+      const i0 = best * LINE_BYTES;
+      if (this.qOp[best] === DramOp.Read) for (let i = 0; i < LINE_BYTES; i++) out[o + i] = this.qData[i0 + i]!;
+      else for (let i = 0; i < LINE_BYTES; i++) out[o + i] = 0;
+      this.qState[best] = Q_FREE;
+      this.used--;
+      this.inFlight--;
+    }
+  }
+
+  /** Move requests from the `req` channel into free queue entries. */
+  private accept(): void {
+    const req = this.req;
+    const q = this.qState.length;
+    let e = 0;
+    while (this.used < q && req.valid()) {
+      while (this.qState[e] !== Q_FREE) e++;
+      const s = req.pop();
+      const pa = req.col.pa[s]!;
+      const op = req.col.op[s]!;
+      if (!(pa >= 0 && pa < this.params.capacityBytes) || pa % LINE_BYTES !== 0) {
+        this.fail(`request id ${req.col.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${this.params.capacityBytes}`);
+      }
+      if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${req.col.id[s]}: unknown DramOp ${op}`);
+      this.qState[e] = Q_WAITING;
+      this.qSeq[e] = this.nextSeq++;
+      this.qId[e] = req.col.id[s]!;
+      this.qOp[e] = op;
+      this.qPa[e] = pa;
+      this.qBeLo[e] = req.col.beLo[s]!;
+      this.qBeHi[e] = req.col.beHi[s]!;
+      this.qBank[e] = this.bankOf(pa);
+      this.qRow[e] = this.rowOf(pa);
+      const src = req.bytes;
+      const i0 = s * LINE_BYTES;
+      const d0 = e * LINE_BYTES;
+      for (let i = 0; i < LINE_BYTES; i++) this.qData[d0 + i] = src[i0 + i]!;
+      this.used++;
+    }
+  }
+
+  /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
+  private schedule(now: number): void {
+    const q = this.qState.length;
+    const headOf = this.headOf;
+    const touched = this.touched;
+    let nTouched = 0;
+    // The oldest waiting request of each bank is that bank's head.
+    for (let e = 0; e < q; e++) {
+      if (this.qState[e] !== Q_WAITING) continue;
+      const b = this.qBank[e]!;
+      const h = headOf[b]!;
+      if (h < 0) {
+        headOf[b] = e;
+        touched[nTouched++] = b;
+      } else if (this.qSeq[e]! < this.qSeq[h]!) headOf[b] = e;
+    }
+    const t = this.timing;
+    const colPick = this.colPick;
+    colPick.fill(-1);
+    for (let k = 0; k < nTouched; k++) {
+      const b = touched[k]!;
+      const e = headOf[b]!;
+      headOf[b] = -1;
+      const row = this.qRow[e]!;
+      // Zero-latency parameters fall through to the next command in the same cycle.
+      if (now >= this.bankReadyAt[b]! && this.openRow[b] !== row && this.openRow[b] !== ROW_CLOSED) {
+        this.openRow[b] = ROW_CLOSED;
+        this.bankReadyAt[b] = now + t.tRP;
+        this.bankLastCmd[b] = BankState.Precharging;
+        this.precharges++;
+      }
+      if (now >= this.bankReadyAt[b]! && this.openRow[b] === ROW_CLOSED) {
+        this.openRow[b] = row;
+        this.bankReadyAt[b] = now + t.tRCD;
+        this.bankLastCmd[b] = BankState.Activating;
+        this.activates++;
+      }
+      if (now >= this.bankReadyAt[b]! && this.openRow[b] === row) {
+        const ch = Math.floor(b / this.params.banksPerChannel);
+        const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
+        if (now + lat >= this.busFreeAt[ch]! && (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!)) colPick[ch] = e;
+      }
+    }
+    for (let ch = 0; ch < colPick.length; ch++) {
+      const e = colPick[ch]!;
+      if (e >= 0) this.issueColumn(e, ch, now);
+    }
+  }
+
+  /** Column command: the data moves now (which orders same-line accesses); the answer leaves after the burst. */
+  private issueColumn(e: number, ch: number, now: number): void {
+    const t = this.timing;
+    const b = this.qBank[e]!;
+    const isRead = this.qOp[e] === DramOp.Read;
+    const dataStart = now + (isRead ? t.tCL : t.tCWL);
+    if (isRead) {
+      this.memory.readLine(this.qPa[e]!, this.qData, e * LINE_BYTES);
+      this.reads++;
+    } else {
+      this.memory.writeLine(this.qPa[e]!, this.qData, e * LINE_BYTES, this.qBeLo[e]!, this.qBeHi[e]!);
+      this.writes++;
+    }
+    this.busFreeAt[ch] = dataStart + t.tBurst;
+    this.bankReadyAt[b] = now + t.tBurst; // tCCD: next column command on this bank
+    this.bankLastCmd[b] = BankState.Open;
+    this.qDoneAt[e] = dataStart + t.tBurst;
+    this.qState[e] = Q_ISSUED;
+    this.inFlight++;
+  }
+}
+
+/** Full-line byte enables (both halves all ones), for requesters building a DramReq. */
+export const DRAM_BE_ALL = BE_HALF_ALL;
+
+function bitsFor(n: number): number {
+  return Math.max(1, Math.min(52, Math.ceil(Math.log2(n + 1))));
+}

@@ -1,0 +1,126 @@
+import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
+import { dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
+
+export interface DramPortArbiterParams {
+  /** Requester ports (≥ 2): e.g. 0 = the node's CPU, 1 = the remote memory controller, 2 = the request decoder. */
+  readonly ports: number;
+  /** Depth of each port's `req<i>` channel. */
+  readonly portDepth: number;
+  /** Depth of each port's `rsp<i>` channel. */
+  readonly rspDepth: number;
+}
+
+export const DRAM_ARBITER_DEFAULTS: DramPortArbiterParams = { ports: 3, portDepth: 2, rspDepth: 4 };
+
+/** The two channels of one requester's DRAM port, as the requester sees them. */
+export interface DramPort {
+  /** The requester pushes here (owned by the arbiter). */
+  readonly req: DramReqChannel;
+  /** The requester pops its responses here (owned by the arbiter). */
+  readonly rsp: DramRspChannel;
+}
+
+/**
+ * Shares one DRAM between N requesters. Requests: round-robin, one per cycle, starting after the
+ * port served last, so every port with a waiting request is served within N grants (no port can
+ * starve another). Responses: routed back by id. The arbiter tags each request it forwards with
+ * id' = id × N + port (exact while id × N < 2^53) and undoes that on the way back, so the DRAM
+ * sees distinct ids and needs no table here.
+ *
+ * Responses leave the DRAM in one FIFO: if the port at its head has no room, the others wait
+ * behind it (head-of-line blocking, as a single response bus would). A requester that keeps its
+ * rsp channel drained (all modules here do) never blocks another.
+ *
+ * Latency: one cycle per registered channel, so the arbiter adds one cycle on the way in
+ * (req<i> → DRAM req) and one on the way out (DRAM rsp → rsp<i>).
+ */
+export class DramPortArbiter extends Module {
+  readonly ports: readonly DramPort[];
+  readonly params: DramPortArbiterParams;
+  private readonly reqs: DramReqChannel[];
+  private readonly rsps: DramRspChannel[];
+  /** Port to try first on the next grant. */
+  private readonly rrNext: Reg;
+  /** Requests forwarded per port (fairness stats). */
+  readonly granted: Float64Array;
+  /** Cycles a response waited because its port's rsp channel was full. */
+  rspStalls = 0;
+
+  constructor(
+    parent: Module,
+    name: string,
+    params: DramPortArbiterParams,
+    private readonly down: DramPort,
+  ) {
+    super(parent, name);
+    if (!(Number.isInteger(params.ports) && params.ports >= 2)) throw new ConfigError(`${this.path}.ports`, `must be an integer ≥ 2, got ${params.ports}`);
+    for (const f of ['portDepth', 'rspDepth'] as const) {
+      if (!(Number.isInteger(params[f]) && params[f] >= 1)) throw new ConfigError(`${this.path}.${f}`, `must be an integer ≥ 1, got ${params[f]}`);
+    }
+    this.params = params;
+    this.reqs = [];
+    this.rsps = [];
+    const ports: DramPort[] = [];
+    for (let i = 0; i < params.ports; i++) {
+      const req = dramReqChannel(this, `req${i}`, params.portDepth);
+      const rsp = dramRspChannel(this, `rsp${i}`, params.rspDepth);
+      this.reqs.push(req);
+      this.rsps.push(rsp);
+      ports.push({ req, rsp });
+    }
+    this.ports = ports;
+    this.rrNext = this.reg('rrNext', Math.max(1, Math.ceil(Math.log2(params.ports))), 0);
+    this.granted = new Float64Array(params.ports);
+  }
+
+  port(i: number): DramPort {
+    const p = this.ports[i];
+    if (!p) throw new RangeError(`${this.path}: no port ${i} (ports 0..${this.ports.length - 1})`);
+    return p;
+  }
+
+  override onReset(): void {
+    this.granted.fill(0);
+    this.rspStalls = 0;
+  }
+
+  override evaluate(): void {
+    const n = this.reqs.length;
+    const down = this.down;
+    // Requests: one grant per cycle, round robin.
+    if (down.req.canPush()) {
+      const start = this.rrNext.q;
+      for (let k = 0; k < n; k++) {
+        const p = (start + k) % n;
+        const up = this.reqs[p]!;
+        if (!up.valid()) continue;
+        const s = up.pop();
+        const id = up.col.id[s]!;
+        const downId = id * n + p;
+        if (!(Number.isInteger(id) && id >= 0 && downId <= Number.MAX_SAFE_INTEGER)) this.fail(`port ${p}: request id ${id} must be an integer ≥ 0 with id × ${n} < 2^53`);
+        const d = down.req.push();
+        up.copySlotTo(s, down.req, d);
+        down.req.col.id[d] = downId;
+        this.granted[p]++;
+        this.rrNext.d = (p + 1) % n;
+        break;
+      }
+    }
+    // Responses: in DRAM completion order, each to the port it came from.
+    while (down.rsp.valid()) {
+      const s = down.rsp.peek(0);
+      const downId = down.rsp.col.id[s]!;
+      const p = downId % n;
+      const up = this.rsps[p]!;
+      if (!up.canPush()) {
+        this.rspStalls++;
+        up.stall();
+        break;
+      }
+      down.rsp.pop();
+      const u = up.push();
+      down.rsp.copySlotTo(s, up, u);
+      up.col.id[u] = (downId - p) / n;
+    }
+  }
+}
