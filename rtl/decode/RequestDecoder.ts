@@ -1,0 +1,484 @@
+import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
+import { clearMemMsg, type MemMsgChannel } from '../cxl/MemMsg.ts';
+import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp, SnpType } from '../cxl/opcodes.ts';
+import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from '../host/HostMsg.ts';
+import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
+import { AddressRangeTable, LookupResult, LookupStatus, TARGET_LOCAL } from './AddressRangeTable.ts';
+
+/** Device tags are 16 bits on the wire (M2S/S2M Tag field, reference/cxl-protocol.md §1); the
+ * pool is further bounded by the waveform bitmap of outstanding tags (4096 bits). */
+export const MAX_TAG_POOL = 4096;
+/** Node ids are 12-bit SPID/DPID port ids (rtl/cxl/MemMsg.ts). */
+export const MAX_NODE_ID = 4095;
+/** Byte-enable word with all 32 bytes enabled (a full-line write on the DRAM port). */
+const ALL_BYTES_ENABLED = 0xffff_ffff;
+/** Data of an unclaimed read: all ones (§5.6). */
+const NXM_DATA_BYTE = 0xff;
+/** Value of the `lastLookup` waveform register when no lookup finished this cycle. */
+export const LOOKUP_NONE = 7;
+
+/**
+ * Named pipeline stages, so tests and the latency report can add them up:
+ * - HOST_IN_STAGE: hostIn is a registered channel, a request pushed in cycle c is popped in c+1;
+ * - lookup stage: `lookupLatencyCycles` (a parameter, from ns via nsToCycles by the composer);
+ * - ISSUE_STAGE: the M2S/DRAM/error push is registered, seen by the next module one cycle later.
+ * Idle issue latency (host push -> message visible at the packer) = HOST_IN_STAGE + lookup + ISSUE_STAGE.
+ * Return path: S2M pushed in cycle r is popped in r+1 (S2M_IN_STAGE) and the HostRsp pushed then
+ * is seen in r+2 (HOST_OUT_STAGE).
+ */
+export const HOST_IN_STAGE_CYCLES = 1;
+export const ISSUE_STAGE_CYCLES = 1;
+export const S2M_IN_STAGE_CYCLES = 1;
+export const HOST_OUT_STAGE_CYCLES = 1;
+
+export interface RequestDecoderParams {
+  /** This node's id: SPID of every M2S message; a decoder target equal to it means local DRAM. */
+  readonly nodeId: number;
+  readonly table: AddressRangeTable;
+  /** Cycles a request spends in the lookup stage (≥ 0). */
+  readonly lookupLatencyCycles: number;
+  /** Device tags available for outstanding requests (1..4096). */
+  readonly tagPoolSize: number;
+  readonly hostInDepth?: number;
+  readonly hostOutDepth?: number;
+  /** FlitPacker input queues (owned by the packer): M2S Req and RwD. */
+  readonly m2sReq: MemMsgChannel;
+  readonly m2sRwd: MemMsgChannel;
+  /** FlitUnpacker output queues (owned by the unpacker), popped here: S2M NDR and DRS. */
+  readonly s2mNdr: MemMsgChannel;
+  readonly s2mDrs: MemMsgChannel;
+  /** Optional local DRAM port, for pages a page override made local. */
+  readonly dramReq?: DramReqChannel;
+  readonly dramRsp?: DramRspChannel;
+}
+
+/**
+ * The device's request decoder: takes host requests whose HPA falls in the device window, looks
+ * them up in the AddressRangeTable, sends hits to the owning node as CXL.mem M2S Req (MemRd) or
+ * RwD (MemWr/MemWrPtl) with a device tag, and turns the S2M answer back into a host response.
+ * Misses and refused requests get the CXL error answer (§5.6) and send nothing.
+ *
+ * Per cycle (order inside one evaluate() does not affect other modules):
+ * 1. apply page-override changes staged in earlier cycles (the table's commit point);
+ * 2. retire at most one S2M DRS, one S2M NDR and one DRAM response into hostOut;
+ * 3. accept one host request into the lookup pipeline when it has room (else hostIn fills:
+ *    back-pressure, nothing lost);
+ * 4. issue the oldest request whose lookup is done: it needs a free tag and room in the target
+ *    queue (or room in hostOut for an error answer), else it waits and the pipeline fills.
+ * The table is read at issue, so a page flip committed at a cycle boundary governs every request
+ * issued after it.
+ */
+export class RequestDecoder extends Module {
+  readonly hostIn: HostReqChannel;
+  readonly hostOut: HostRspChannel;
+  readonly table: AddressRangeTable;
+  readonly nodeId: number;
+  readonly lookupLatencyCycles: number;
+  readonly tagPoolSize: number;
+
+  // Statistics (plain counters, cleared at reset).
+  /** Requests that decoded to a location (remote or local). */
+  hits = 0;
+  /** Requests no committed decoder claimed (answered Nxm). */
+  misses = 0;
+  /** Requests a decoder claimed but the requester was not granted (answered Nxm). */
+  refused = 0;
+  /** Hits served by local DRAM because of a page override (or a decoder targeting this node). */
+  localHits = 0;
+  /** Cycles the head request waited for a free tag. */
+  tagStalls = 0;
+  /** Cycles the head request waited for room in the packer (or DRAM) queue. */
+  queueStalls = 0;
+
+  private readonly m2sReq: MemMsgChannel;
+  private readonly m2sRwd: MemMsgChannel;
+  private readonly s2mNdr: MemMsgChannel;
+  private readonly s2mDrs: MemMsgChannel;
+  private readonly dramReq: DramReqChannel | null;
+  private readonly dramRsp: DramRspChannel | null;
+  private readonly res = new LookupResult();
+
+  // Lookup pipeline: an in-order queue, capacity lookup+1 so it accepts one request per cycle.
+  private readonly pCap: number;
+  private readonly pHostTag: Float64Array;
+  private readonly pSrc: Float64Array;
+  private readonly pVm: Float64Array;
+  private readonly pOp: Float64Array;
+  private readonly pAddr: Float64Array;
+  private readonly pBeLo: Float64Array;
+  private readonly pBeHi: Float64Array;
+  private readonly pIssueCycle: Float64Array;
+  private readonly pReady: Float64Array;
+  private readonly pData: Uint8Array;
+  private pHead = 0;
+  private pCount = 0;
+
+  // Tag pool (FIFO of free tags: a just-freed tag is reused last, which exposes stale answers).
+  private readonly freeTags: Int32Array;
+  private fHead = 0;
+  private fCount = 0;
+
+  // Outstanding table, indexed by device tag.
+  private readonly oValid: Uint8Array;
+  private readonly oLocal: Uint8Array;
+  private readonly oHostTag: Float64Array;
+  private readonly oSrc: Float64Array;
+  private readonly oVm: Float64Array;
+  private readonly oOp: Float64Array;
+  private readonly oAddr: Float64Array;
+  private readonly oIssueCycle: Float64Array;
+  /** Bit t = tag t outstanding; shown as one wide waveform signal. */
+  private readonly oBitmap: Uint8Array;
+  private oCount = 0;
+
+  // Waveform registers (mirrors of the state above, written every cycle).
+  private readonly rTagsFree: Reg;
+  private readonly rOutstanding: Reg;
+  private readonly rPipe: Reg;
+  private readonly rLastLookup: Reg;
+  private readonly rLastTag: Reg;
+
+  constructor(parent: Module, name: string, p: RequestDecoderParams) {
+    super(parent, name);
+    if (!(Number.isInteger(p.nodeId) && p.nodeId >= 0 && p.nodeId <= MAX_NODE_ID)) throw new ConfigError(`${this.path}.nodeId`, `must be an integer 0..${MAX_NODE_ID}, got ${p.nodeId}`);
+    if (!(Number.isInteger(p.lookupLatencyCycles) && p.lookupLatencyCycles >= 0)) {
+      throw new ConfigError(`${this.path}.lookupLatencyCycles`, `must be an integer ≥ 0, got ${p.lookupLatencyCycles}`);
+    }
+    if (!(Number.isInteger(p.tagPoolSize) && p.tagPoolSize >= 1 && p.tagPoolSize <= MAX_TAG_POOL)) {
+      throw new ConfigError(`${this.path}.tagPoolSize`, `must be an integer 1..${MAX_TAG_POOL}, got ${p.tagPoolSize}`);
+    }
+    if ((p.dramReq === undefined) !== (p.dramRsp === undefined)) throw new ConfigError(`${this.path}.dramReq/dramRsp`, 'give both DRAM channels or neither');
+    this.table = p.table;
+    this.nodeId = p.nodeId;
+    this.lookupLatencyCycles = p.lookupLatencyCycles;
+    this.tagPoolSize = p.tagPoolSize;
+    this.m2sReq = p.m2sReq;
+    this.m2sRwd = p.m2sRwd;
+    this.s2mNdr = p.s2mNdr;
+    this.s2mDrs = p.s2mDrs;
+    this.dramReq = p.dramReq ?? null;
+    this.dramRsp = p.dramRsp ?? null;
+    // Without a DRAM port nothing may route locally: refuse local overrides, and decoders aiming here.
+    p.table.localOverridesAllowed = this.dramReq !== null;
+    if (this.dramReq === null) {
+      for (let d = 0; d < p.table.entries; d++) {
+        const info = p.table.isCommitted(d) ? p.table.info(d) : null;
+        if (info && info.targets.includes(p.nodeId)) {
+          throw new ConfigError(`${this.path}.table.decoders[${d}].targets`, `names this node (${p.nodeId}) but the decoder has no local DRAM port`);
+        }
+      }
+    }
+    this.hostIn = hostReqChannel(this, 'hostIn', p.hostInDepth ?? 4);
+    this.hostOut = hostRspChannel(this, 'hostOut', p.hostOutDepth ?? 4);
+
+    const cap = p.lookupLatencyCycles + 1;
+    this.pCap = cap;
+    this.pHostTag = new Float64Array(cap);
+    this.pSrc = new Float64Array(cap);
+    this.pVm = new Float64Array(cap);
+    this.pOp = new Float64Array(cap);
+    this.pAddr = new Float64Array(cap);
+    this.pBeLo = new Float64Array(cap);
+    this.pBeHi = new Float64Array(cap);
+    this.pIssueCycle = new Float64Array(cap);
+    this.pReady = new Float64Array(cap);
+    this.pData = new Uint8Array(cap * LINE_BYTES);
+
+    const t = p.tagPoolSize;
+    this.freeTags = new Int32Array(t);
+    this.oValid = new Uint8Array(t);
+    this.oLocal = new Uint8Array(t);
+    this.oHostTag = new Float64Array(t);
+    this.oSrc = new Float64Array(t);
+    this.oVm = new Float64Array(t);
+    this.oOp = new Float64Array(t);
+    this.oAddr = new Float64Array(t);
+    this.oIssueCycle = new Float64Array(t);
+    this.oBitmap = new Uint8Array(Math.ceil(t / 8));
+
+    const countBits = Math.max(1, Math.ceil(Math.log2(t + 1)));
+    this.rTagsFree = this.reg('tagsFree', countBits, t);
+    this.rOutstanding = this.reg('outstanding', countBits, 0);
+    this.rPipe = this.reg('lookupPipe', Math.max(1, Math.ceil(Math.log2(cap + 1))), 0);
+    this.rLastLookup = this.reg('lastLookup', 3, LOOKUP_NONE);
+    this.rLastTag = this.reg('lastIssuedTag', 16, 0);
+    this.probe('hits', 32, () => this.hits);
+    this.probe('misses', 32, () => this.misses);
+    this.probe('refused', 32, () => this.refused);
+    this.probe('tagStallCycles', 32, () => this.tagStalls);
+    this.wideProbe('outstandingTags', t, this.oBitmap);
+    this.resetState();
+  }
+
+  /** Requests sent and not yet answered (the migration engine waits for this to drain). */
+  get outstandingCount(): number {
+    return this.oCount;
+  }
+
+  /** Requests accepted from hostIn and still in the lookup stage. */
+  get inLookup(): number {
+    return this.pCount;
+  }
+
+  override onReset(): void {
+    this.resetState();
+  }
+
+  private resetState(): void {
+    this.pHead = 0;
+    this.pCount = 0;
+    this.fHead = 0;
+    this.fCount = this.tagPoolSize;
+    for (let i = 0; i < this.tagPoolSize; i++) this.freeTags[i] = i;
+    this.oValid.fill(0);
+    this.oBitmap.fill(0);
+    this.oCount = 0;
+    this.hits = 0;
+    this.misses = 0;
+    this.refused = 0;
+    this.localHits = 0;
+    this.tagStalls = 0;
+    this.queueStalls = 0;
+    this.table.clearOverrides();
+  }
+
+  override evaluate(): void {
+    const now = this.ctx.cycle;
+    this.table.applyStagedOverrides(now);
+    this.rLastLookup.d = LOOKUP_NONE;
+
+    if (this.s2mDrs.valid() && this.hostOut.canPush()) this.retireDrs();
+    if (this.s2mNdr.valid() && this.hostOut.canPush()) this.retireNdr();
+    const dramRsp = this.dramRsp;
+    if (dramRsp !== null && dramRsp.valid() && this.hostOut.canPush()) this.retireDram(dramRsp);
+
+    if (this.hostIn.valid() && this.pCount < this.pCap) this.accept(now);
+    if (this.pCount > 0 && this.pReady[this.pHead]! <= now) this.issue();
+
+    this.rTagsFree.d = this.fCount;
+    this.rOutstanding.d = this.oCount;
+    this.rPipe.d = this.pCount;
+  }
+
+  private accept(now: number): void {
+    const s = this.hostIn.pop();
+    const c = this.hostIn.col;
+    const i = (this.pHead + this.pCount) % this.pCap;
+    this.pHostTag[i] = c.hostTag[s]!;
+    this.pSrc[i] = c.src[s]!;
+    this.pVm[i] = c.vm[s]!;
+    this.pOp[i] = c.op[s]!;
+    this.pAddr[i] = c.addr[s]!;
+    this.pBeLo[i] = c.beLo[s]!;
+    this.pBeHi[i] = c.beHi[s]!;
+    this.pIssueCycle[i] = c.issueCycle[s]!;
+    this.pReady[i] = now + this.lookupLatencyCycles;
+    const src = this.hostIn.bytes;
+    const dst = this.pData;
+    const s0 = s * LINE_BYTES;
+    const d0 = i * LINE_BYTES;
+    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+    this.pCount++;
+  }
+
+  /** Try to send the head of the lookup pipeline on; leaves it in place when something is full. */
+  private issue(): void {
+    const i = this.pHead;
+    const op = this.pOp[i]!;
+    if (op !== HostOp.Read && op !== HostOp.Write && op !== HostOp.WritePartial) this.fail(`host request with unknown op ${op}`);
+    const isWrite = op !== HostOp.Read;
+    const res = this.res;
+    this.table.lookup(this.pAddr[i]!, this.pVm[i]!, isWrite, res);
+    if (res.status !== LookupStatus.Hit) {
+      if (!this.hostOut.canPush()) {
+        this.hostOut.stall();
+        return;
+      }
+      this.answerError(i, isWrite);
+      if (res.status === LookupStatus.ReadDenied || res.status === LookupStatus.WriteDenied) this.refused++;
+      else this.misses++;
+      this.rLastLookup.d = res.status;
+      this.popPipe();
+      return;
+    }
+    const local = res.target === TARGET_LOCAL || res.target === this.nodeId;
+    if (local && this.dramReq === null) this.fail(`HPA ${this.pAddr[i]} decodes to this node but there is no local DRAM port`);
+    if (this.fCount === 0) {
+      this.tagStalls++;
+      return;
+    }
+    const q = local ? this.dramReq! : isWrite ? this.m2sRwd : this.m2sReq;
+    if (!q.canPush()) {
+      q.stall();
+      this.queueStalls++;
+      return;
+    }
+    const tag = this.freeTags[this.fHead]!;
+    this.fHead = (this.fHead + 1) % this.tagPoolSize;
+    this.fCount--;
+    if (this.oValid[tag] !== 0) this.fail(`tag ${tag} allocated while still outstanding`);
+    this.oValid[tag] = 1;
+    this.oBitmap[tag >>> 3]! |= 1 << (tag & 7);
+    this.oCount++;
+    this.oLocal[tag] = local ? 1 : 0;
+    this.oHostTag[tag] = this.pHostTag[i]!;
+    this.oSrc[tag] = this.pSrc[i]!;
+    this.oVm[tag] = this.pVm[i]!;
+    this.oOp[tag] = op;
+    this.oAddr[tag] = this.pAddr[i]!;
+    this.oIssueCycle[tag] = this.pIssueCycle[i]!;
+    if (local) this.sendDram(i, tag, op, res.dpa);
+    else this.sendM2S(i, tag, op, res.dpa, res.target);
+    this.hits++;
+    if (local) this.localHits++;
+    this.rLastLookup.d = LookupStatus.Hit;
+    this.rLastTag.d = tag;
+    this.popPipe();
+  }
+
+  private popPipe(): void {
+    this.pHead = (this.pHead + 1) % this.pCap;
+    this.pCount--;
+  }
+
+  private sendM2S(i: number, tag: number, op: number, dpa: number, target: number): void {
+    const isWrite = op !== HostOp.Read;
+    const ch = isWrite ? this.m2sRwd : this.m2sReq;
+    const s = ch.push();
+    clearMemMsg(ch, s);
+    const c = ch.col;
+    c.tag[s] = tag;
+    c.addr[s] = dpa;
+    c.spid[s] = this.nodeId;
+    c.dpid[s] = target;
+    c.metaField[s] = MetaField.NoOp;
+    c.snpType[s] = SnpType.NoOp;
+    if (!isWrite) {
+      c.opcode[s] = M2SReqOp.MemRd;
+      return;
+    }
+    if (op === HostOp.WritePartial) {
+      c.opcode[s] = M2SRwDOp.MemWrPtl;
+      c.beLo[s] = this.pBeLo[i]!;
+      c.beHi[s] = this.pBeHi[i]!;
+    } else c.opcode[s] = M2SRwDOp.MemWr;
+    const dst = ch.bytes;
+    const src = this.pData;
+    const d0 = s * LINE_BYTES;
+    const s0 = i * LINE_BYTES;
+    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+  }
+
+  private sendDram(i: number, tag: number, op: number, pa: number): void {
+    const ch = this.dramReq!;
+    const s = ch.push();
+    const c = ch.col;
+    c.id[s] = tag;
+    c.pa[s] = pa;
+    if (op === HostOp.Read) {
+      c.op[s] = DramOp.Read;
+      c.beLo[s] = 0;
+      c.beHi[s] = 0;
+      return;
+    }
+    c.op[s] = DramOp.Write;
+    const partial = op === HostOp.WritePartial;
+    c.beLo[s] = partial ? this.pBeLo[i]! : ALL_BYTES_ENABLED;
+    c.beHi[s] = partial ? this.pBeHi[i]! : ALL_BYTES_ENABLED;
+    const dst = ch.bytes;
+    const src = this.pData;
+    const d0 = s * LINE_BYTES;
+    const s0 = i * LINE_BYTES;
+    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+  }
+
+  /** §5.6: a read gets all-ones data with poison, a write is dropped but completed; both Nxm. */
+  private answerError(i: number, isWrite: boolean): void {
+    const ch = this.hostOut;
+    const s = ch.push();
+    const c = ch.col;
+    c.hostTag[s] = this.pHostTag[i]!;
+    c.src[s] = this.pSrc[i]!;
+    c.vm[s] = this.pVm[i]!;
+    c.op[s] = this.pOp[i]!;
+    c.addr[s] = this.pAddr[i]!;
+    c.status[s] = HostStatus.Nxm;
+    c.poison[s] = isWrite ? 0 : 1;
+    c.route[s] = HostRoute.Error;
+    c.issueCycle[s] = this.pIssueCycle[i]!;
+    const b = ch.bytes;
+    const d0 = s * LINE_BYTES;
+    const fill = isWrite ? 0 : NXM_DATA_BYTE;
+    for (let k = 0; k < LINE_BYTES; k++) b[d0 + k] = fill;
+  }
+
+  /** Push the host response for outstanding `tag` and free the tag; returns the hostOut slot. */
+  private answerTag(tag: number, status: number, poison: number): number {
+    const ch = this.hostOut;
+    const s = ch.push();
+    const c = ch.col;
+    c.hostTag[s] = this.oHostTag[tag]!;
+    c.src[s] = this.oSrc[tag]!;
+    c.vm[s] = this.oVm[tag]!;
+    c.op[s] = this.oOp[tag]!;
+    c.addr[s] = this.oAddr[tag]!;
+    c.status[s] = status;
+    c.poison[s] = poison;
+    c.route[s] = this.oLocal[tag] ? HostRoute.Local : HostRoute.Remote;
+    c.issueCycle[s] = this.oIssueCycle[tag]!;
+    this.oValid[tag] = 0;
+    this.oBitmap[tag >>> 3]! &= ~(1 << (tag & 7));
+    this.oCount--;
+    this.freeTags[(this.fHead + this.fCount) % this.tagPoolSize] = tag;
+    this.fCount++;
+    return s;
+  }
+
+  private checkTag(tag: number, what: string, local: boolean): void {
+    if (!(tag >= 0 && tag < this.tagPoolSize) || this.oValid[tag] === 0) this.fail(`${what} for tag ${tag}, which is not outstanding`);
+    if ((this.oLocal[tag] === 1) !== local) this.fail(`${what} for tag ${tag}, which was sent ${local ? 'to the fabric' : 'to local DRAM'}`);
+  }
+
+  private retireDrs(): void {
+    const ch = this.s2mDrs;
+    const m = ch.pop();
+    const tag = ch.col.tag[m]!;
+    this.checkTag(tag, 'S2M DRS', false);
+    if (this.oOp[tag] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
+    const nxm = ch.col.opcode[m] === S2MDRSOp.MemDataNXM;
+    const s = this.answerTag(tag, nxm ? HostStatus.Nxm : HostStatus.Ok, nxm ? 1 : ch.col.poison[m]!);
+    const dst = this.hostOut.bytes;
+    const src = ch.bytes;
+    const d0 = s * LINE_BYTES;
+    const s0 = m * LINE_BYTES;
+    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+  }
+
+  private retireNdr(): void {
+    const ch = this.s2mNdr;
+    const m = ch.pop();
+    const tag = ch.col.tag[m]!;
+    this.checkTag(tag, 'S2M NDR', false);
+    // HDM-H: reads complete with DRS only, writes with NDR Cmp only (§1.8).
+    if (this.oOp[tag] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
+    if (ch.col.opcode[m] !== S2MNDROp.Cmp) this.fail(`S2M NDR opcode ${ch.col.opcode[m]} for write tag ${tag}; expected Cmp`);
+    const s = this.answerTag(tag, HostStatus.Ok, 0);
+    this.hostOut.bytes.fill(0, s * LINE_BYTES, (s + 1) * LINE_BYTES);
+  }
+
+  private retireDram(ch: DramRspChannel): void {
+    const m = ch.pop();
+    const tag = ch.col.id[m]!;
+    this.checkTag(tag, 'DRAM response', true);
+    const s = this.answerTag(tag, HostStatus.Ok, 0);
+    const dst = this.hostOut.bytes;
+    const d0 = s * LINE_BYTES;
+    if (this.oOp[tag] === HostOp.Read) {
+      const src = ch.bytes;
+      const s0 = m * LINE_BYTES;
+      for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+    } else {
+      for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = 0;
+    }
+  }
+}
