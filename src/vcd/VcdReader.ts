@@ -190,7 +190,7 @@ export class VcdParser {
   private commandToken(t: string): void {
     const cmd = this.cmd!;
     if (t !== '$end') {
-      if (cmd !== '$comment' && KEYWORDS.has(t)) this.fail(`${cmd} opened at line ${this.cmdLine} has no $end before '${t}'`);
+      if (cmd !== '$comment' && KEYWORDS.has(t)) this.fail(`${cmd} opened at line ${this.cmdLine} has no $end before '${t}' (line ${this.lineNo})`, this.cmdLine);
       this.cmdTokens.push(t);
       return;
     }
