@@ -1,0 +1,315 @@
+import { LINE_BYTES } from '../cxl/opcodes.ts';
+import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
+import { ConfigError, Module } from '../../src/sim/index.ts';
+import { HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import { StageRing } from './StageRing.ts';
+
+/** Byte enables of a full 32-byte half line. */
+const ALL_BYTES_HALF = 0xffffffff;
+/** Data of a read that no range claims: all ones, with poison (CXL MemData-NXM, cxl-protocol.md). */
+const NXM_DATA_BYTE = 0xff;
+
+export interface HostRouterParams {
+  /** HPA range of this node's DRAM: [dramBase, dramBase + dramBytes). Local PA = HPA − dramBase. */
+  readonly dramBase: number;
+  readonly dramBytes: number;
+  /** HPA window of this node's fabric device: [deviceBase, deviceBase + deviceBytes). */
+  readonly deviceBase: number;
+  readonly deviceBytes: number;
+  /** Router request stage: cycles from a command being visible to the router until it is visible to DRAM / the device (≥ 1). */
+  readonly requestLatencyCycles: number;
+  /** Router response stage: cycles from an answer being visible to the router until it is visible to the vCPU port (≥ 1). */
+  readonly responseLatencyCycles: number;
+  /** Local DRAM commands in flight at most (DRAM ids). Default 32. */
+  readonly maxLocalOutstanding?: number;
+  /** Capacity of the response stage (answers in it at once). Default 4 × responseLatencyCycles. */
+  readonly responseStageDepth?: number;
+}
+
+/** The channels a router is wired to. Index i of vcpuReq/vcpuRsp is the vCPU port with src = i. */
+export interface HostRouterPorts {
+  /** Popped: translated commands from each vCPU port (VcpuPort.req). */
+  readonly vcpuReq: readonly HostReqChannel[];
+  /** Pushed: answers to each vCPU port (VcpuPort.rsp). */
+  readonly vcpuRsp: readonly HostRspChannel[];
+  /** Pushed / popped: this node's DRAM arbiter port. */
+  readonly dramReq: DramReqChannel;
+  readonly dramRsp: DramRspChannel;
+  /** Pushed: the fabric device's RequestDecoder.hostIn. Popped: its RequestDecoder.hostOut. */
+  readonly devReq: HostReqChannel;
+  readonly devRsp: HostRspChannel;
+}
+
+/**
+ * The node's host memory router: takes translated commands from the vCPU ports (round-robin, one
+ * per cycle), holds them `requestLatencyCycles` in the `request` stage, then sends each by its HPA:
+ * local DRAM (HPA − dramBase, through a DRAM id), the fabric device window (the command as is), or
+ * nowhere: an error answer (Nxm; reads all ones + poison; writes dropped and completed).
+ * Answers pass the `response` stage (`responseLatencyCycles`) and go to vcpuRsp[src] with `route`.
+ *
+ * Idle latency seen by a vCPU port: local = pageTable + request + DRAM + response stages; error =
+ * pageTable + request + response. Everything is bounded; a full output holds the stage head
+ * (in-order per stage), which stops the router popping its inputs: back-pressure, never loss.
+ */
+export class HostRouter extends Module {
+  readonly params: HostRouterParams;
+  readonly ports: HostRouterPorts;
+  readonly maxLocalOutstanding: number;
+  /** Commands routed to each place; commands accepted from each vCPU input. */
+  routedLocal = 0;
+  routedRemote = 0;
+  routedError = 0;
+  readonly acceptedFrom: Float64Array;
+
+  private readonly reqStage: StageRing<(typeof HOST_REQ_FIELDS)[number]>;
+  private readonly rspStage: StageRing<(typeof HOST_RSP_FIELDS)[number]>;
+  private rrNext = 0;
+  /** Which answer source goes first this cycle (alternates, so neither starves the other). */
+  private devFirst = false;
+  // Per DRAM id: the command it carries.
+  private readonly idBusy: Uint8Array;
+  private readonly idTag: Float64Array;
+  private readonly idSrc: Float64Array;
+  private readonly idVm: Float64Array;
+  private readonly idOp: Float64Array;
+  private readonly idAddr: Float64Array;
+  private readonly idIssue: Float64Array;
+  private readonly freeIds: Int32Array;
+  private freeCount = 0;
+
+  constructor(parent: Module, name: string, params: HostRouterParams, ports: HostRouterPorts) {
+    super(parent, name);
+    const p = `${this.path}`;
+    const int = (field: string, v: number, min: number): number => {
+      if (!(Number.isInteger(v) && v >= min)) throw new ConfigError(`${p}.${field}`, `must be an integer ≥ ${min}, got ${v}`);
+      return v;
+    };
+    int('dramBase', params.dramBase, 0);
+    int('dramBytes', params.dramBytes, 0);
+    int('deviceBase', params.deviceBase, 0);
+    int('deviceBytes', params.deviceBytes, 0);
+    int('requestLatencyCycles', params.requestLatencyCycles, 1);
+    int('responseLatencyCycles', params.responseLatencyCycles, 1);
+    if (params.dramBase % LINE_BYTES !== 0 || params.deviceBase % LINE_BYTES !== 0) throw new ConfigError(`${p}.dramBase/deviceBase`, `must be multiples of ${LINE_BYTES}`);
+    const overlap = params.dramBytes > 0 && params.deviceBytes > 0 && params.dramBase < params.deviceBase + params.deviceBytes && params.deviceBase < params.dramBase + params.dramBytes;
+    if (overlap) throw new ConfigError(`${p}.deviceBase`, 'the device window overlaps the local DRAM range');
+    if (ports.vcpuReq.length !== ports.vcpuRsp.length || ports.vcpuReq.length === 0) {
+      throw new ConfigError(`${p}.ports`, `needs one vcpuRsp per vcpuReq and at least one (got ${ports.vcpuReq.length} / ${ports.vcpuRsp.length})`);
+    }
+    this.params = params;
+    this.ports = ports;
+    this.maxLocalOutstanding = int('maxLocalOutstanding', params.maxLocalOutstanding ?? 32, 1);
+    const rspDepth = int('responseStageDepth', params.responseStageDepth ?? 4 * params.responseLatencyCycles, 1);
+    // A stage of latency L that accepts one command per cycle holds at most L of them.
+    this.reqStage = new StageRing(`${this.path}.request`, params.requestLatencyCycles, HOST_REQ_FIELDS);
+    this.rspStage = new StageRing(`${this.path}.response`, rspDepth, HOST_RSP_FIELDS);
+    const n = this.maxLocalOutstanding;
+    this.idBusy = new Uint8Array(n);
+    this.idTag = new Float64Array(n);
+    this.idSrc = new Float64Array(n);
+    this.idVm = new Float64Array(n);
+    this.idOp = new Float64Array(n);
+    this.idAddr = new Float64Array(n);
+    this.idIssue = new Float64Array(n);
+    this.freeIds = new Int32Array(n);
+    this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
+    this.probe('requestOccupancy', 16, () => this.reqStage.occupancy);
+    this.probe('responseOccupancy', 16, () => this.rspStage.occupancy);
+    this.probe('localInflight', 16, () => this.maxLocalOutstanding - this.freeCount);
+    this.probe('routedLocal', 32, () => this.routedLocal);
+    this.probe('routedRemote', 32, () => this.routedRemote);
+    this.probe('routedError', 32, () => this.routedError);
+    this.onReset();
+  }
+
+  override onReset(): void {
+    this.reqStage.reset();
+    this.rspStage.reset();
+    this.rrNext = 0;
+    this.devFirst = false;
+    this.idBusy.fill(0);
+    for (let i = 0; i < this.maxLocalOutstanding; i++) this.freeIds[i] = this.maxLocalOutstanding - 1 - i;
+    this.freeCount = this.maxLocalOutstanding;
+    this.routedLocal = 0;
+    this.routedRemote = 0;
+    this.routedError = 0;
+    this.acceptedFrom.fill(0);
+  }
+
+  /** Where an HPA goes: HostRoute.Local, Remote or Error. */
+  classify(hpa: number): number {
+    const p = this.params;
+    if (hpa >= p.dramBase && hpa < p.dramBase + p.dramBytes) return HostRoute.Local;
+    if (hpa >= p.deviceBase && hpa < p.deviceBase + p.deviceBytes) return HostRoute.Remote;
+    return HostRoute.Error;
+  }
+
+  override evaluate(): void {
+    const cycle = this.ctx.cycle;
+    // Response side first, so space it frees is usable by answers arriving this cycle.
+    this.deliverAnswers(cycle);
+    if (this.devFirst) {
+      this.takeDeviceAnswers(cycle);
+      this.takeDramAnswers(cycle);
+    } else {
+      this.takeDramAnswers(cycle);
+      this.takeDeviceAnswers(cycle);
+    }
+    this.devFirst = !this.devFirst;
+    this.dispatchRequest(cycle);
+    this.acceptRequest(cycle);
+  }
+
+  /** Round-robin over the vCPU inputs: the first valid one after the last winner goes in. */
+  private acceptRequest(cycle: number): void {
+    if (!this.reqStage.canAccept()) return;
+    const ins = this.ports.vcpuReq;
+    const n = ins.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rrNext + k) % n;
+      const ch = ins[i]!;
+      if (!ch.valid()) continue;
+      const src = ch.pop();
+      const s = this.reqStage.accept(cycle + this.params.requestLatencyCycles - 1);
+      const c = this.reqStage.col;
+      for (let f = 0; f < HOST_REQ_FIELDS.length; f++) {
+        const name = HOST_REQ_FIELDS[f]!;
+        c[name][s] = ch.col[name][src]!;
+      }
+      this.reqStage.copyLineIn(s, ch.bytes, src * LINE_BYTES);
+      this.acceptedFrom[i]!++;
+      this.rrNext = (i + 1) % n;
+      return;
+    }
+  }
+
+  private dispatchRequest(cycle: number): void {
+    const s = this.reqStage.readyHead(cycle);
+    if (s < 0) return;
+    const c = this.reqStage.col;
+    const hpa = c.addr[s]!;
+    const route = this.classify(hpa);
+    if (route === HostRoute.Local) {
+      const out = this.ports.dramReq;
+      if (this.freeCount === 0 || !out.canPush()) {
+        out.stall();
+        return;
+      }
+      const id = this.freeIds[--this.freeCount]!;
+      this.idBusy[id] = 1;
+      this.idTag[id] = c.hostTag[s]!;
+      this.idSrc[id] = c.src[s]!;
+      this.idVm[id] = c.vm[s]!;
+      this.idOp[id] = c.op[s]!;
+      this.idAddr[id] = hpa;
+      this.idIssue[id] = c.issueCycle[s]!;
+      const o = out.push();
+      const d = out.col;
+      const op = c.op[s]!;
+      d.id[o] = id;
+      d.op[o] = op === HostOp.Read ? DramOp.Read : DramOp.Write;
+      d.pa[o] = hpa - this.params.dramBase;
+      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beLo[s]! : 0;
+      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beHi[s]! : 0;
+      this.reqStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
+      this.routedLocal++;
+    } else if (route === HostRoute.Remote) {
+      const out = this.ports.devReq;
+      if (!out.canPush()) {
+        out.stall();
+        return;
+      }
+      const o = out.push();
+      for (let f = 0; f < HOST_REQ_FIELDS.length; f++) {
+        const name = HOST_REQ_FIELDS[f]!;
+        out.col[name][o] = c[name][s]!;
+      }
+      this.reqStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
+      this.routedRemote++;
+    } else {
+      // No range claims the HPA: answer at once, as if from a target with no latency of its own.
+      if (!this.rspStage.canAccept()) return;
+      const r = this.rspStage.accept(cycle + this.params.responseLatencyCycles);
+      const a = this.rspStage.col;
+      const op = c.op[s]!;
+      a.hostTag[r] = c.hostTag[s]!;
+      a.src[r] = c.src[s]!;
+      a.vm[r] = c.vm[s]!;
+      a.op[r] = op;
+      a.addr[r] = hpa;
+      a.status[r] = HostStatus.Nxm;
+      a.poison[r] = op === HostOp.Read ? 1 : 0;
+      a.route[r] = HostRoute.Error;
+      a.issueCycle[r] = c.issueCycle[s]!;
+      this.rspStage.fillLine(r, op === HostOp.Read ? NXM_DATA_BYTE : 0);
+      this.routedError++;
+    }
+    this.reqStage.release();
+  }
+
+  private takeDramAnswers(cycle: number): void {
+    const inp = this.ports.dramRsp;
+    const ready = cycle + this.params.responseLatencyCycles - 1;
+    while (inp.valid() && this.rspStage.canAccept()) {
+      const k = inp.pop();
+      const id = inp.col.id[k]!;
+      if (!(id >= 0 && id < this.maxLocalOutstanding && this.idBusy[id] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
+      const r = this.rspStage.accept(ready);
+      const a = this.rspStage.col;
+      const op = this.idOp[id]!;
+      a.hostTag[r] = this.idTag[id]!;
+      a.src[r] = this.idSrc[id]!;
+      a.vm[r] = this.idVm[id]!;
+      a.op[r] = op;
+      a.addr[r] = this.idAddr[id]!;
+      a.status[r] = HostStatus.Ok;
+      a.poison[r] = 0;
+      a.route[r] = HostRoute.Local;
+      a.issueCycle[r] = this.idIssue[id]!;
+      if (op === HostOp.Read) this.rspStage.copyLineIn(r, inp.bytes, k * LINE_BYTES);
+      else this.rspStage.fillLine(r, 0);
+      this.idBusy[id] = 0;
+      this.freeIds[this.freeCount++] = id;
+    }
+  }
+
+  private takeDeviceAnswers(cycle: number): void {
+    const inp = this.ports.devRsp;
+    const ready = cycle + this.params.responseLatencyCycles - 1;
+    while (inp.valid() && this.rspStage.canAccept()) {
+      const k = inp.pop();
+      const r = this.rspStage.accept(ready);
+      const a = this.rspStage.col;
+      for (let f = 0; f < HOST_RSP_FIELDS.length; f++) {
+        const name = HOST_RSP_FIELDS[f]!;
+        a[name][r] = inp.col[name][k]!;
+      }
+      a.route[r] = inp.col.status[k] === HostStatus.Ok ? HostRoute.Remote : HostRoute.Error;
+      this.rspStage.copyLineIn(r, inp.bytes, k * LINE_BYTES);
+    }
+  }
+
+  /** Answers leave in order; one whose port's channel is full holds the rest (back-pressure). */
+  private deliverAnswers(cycle: number): void {
+    const outs = this.ports.vcpuRsp;
+    for (;;) {
+      const s = this.rspStage.readyHead(cycle);
+      if (s < 0) return;
+      const a = this.rspStage.col;
+      const src = a.src[s]!;
+      if (!(src >= 0 && src < outs.length)) this.fail(`answer for src ${src}: no such vCPU port (${outs.length} wired)`);
+      const out = outs[src]!;
+      if (!out.canPush()) {
+        out.stall();
+        return;
+      }
+      const o = out.push();
+      for (let f = 0; f < HOST_RSP_FIELDS.length; f++) {
+        const name = HOST_RSP_FIELDS[f]!;
+        out.col[name][o] = a[name][s]!;
+      }
+      this.rspStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
+      this.rspStage.release();
+    }
+  }
+}

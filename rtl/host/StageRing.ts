@@ -1,0 +1,86 @@
+import { LINE_BYTES } from '../cxl/opcodes.ts';
+
+/**
+ * A fixed-latency pipeline stage holding whole messages: a ring of `capacity` entries, each with
+ * numeric fields (struct-of-arrays), a 64-byte line and the first cycle it may leave. Entries
+ * leave in order; a head that cannot leave (its output is full) holds the ones behind it, which
+ * is how back-pressure propagates through a stage in silicon.
+ *
+ * It is a module's private memory, read and written only by that module's evaluate(), so it needs
+ * no two-phase treatment. Nothing is allocated after construction.
+ */
+export class StageRing<F extends string> {
+  readonly col: { readonly [K in F]: Float64Array };
+  readonly bytes: Uint8Array;
+  private readonly readyCycle: Float64Array;
+  private head = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly capacity: number,
+    readonly fields: readonly F[],
+  ) {
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`${name}: stage capacity must be an integer ≥ 1, got ${capacity}`);
+    const col = {} as { [K in F]: Float64Array };
+    for (const f of fields) col[f] = new Float64Array(capacity);
+    this.col = col;
+    this.bytes = new Uint8Array(capacity * LINE_BYTES);
+    this.readyCycle = new Float64Array(capacity);
+  }
+
+  get occupancy(): number {
+    return this.count;
+  }
+
+  canAccept(): boolean {
+    return this.count < this.capacity;
+  }
+
+  /** Append an entry that may leave from `ready` on; returns its slot for the caller to fill. */
+  accept(ready: number): number {
+    if (this.count >= this.capacity) throw new RangeError(`${this.name}: accept into a full stage`);
+    const slot = (this.head + this.count) % this.capacity;
+    this.count++;
+    this.readyCycle[slot] = ready;
+    return slot;
+  }
+
+  /** Slot of the oldest entry if it may leave in `cycle`, else -1. */
+  readyHead(cycle: number): number {
+    if (this.count === 0) return -1;
+    return this.readyCycle[this.head]! <= cycle ? this.head : -1;
+  }
+
+  /** Remove the oldest entry (after the caller copied it out). */
+  release(): void {
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+  }
+
+  /** Copy a line from a byte slab into a slot. A byte loop: subarray() would allocate a view. */
+  copyLineIn(slot: number, src: Uint8Array, srcOff: number): void {
+    const b = this.bytes;
+    const d = slot * LINE_BYTES;
+    for (let i = 0; i < LINE_BYTES; i++) b[d + i] = src[srcOff + i]!;
+  }
+
+  /** Copy a slot's line out to a byte slab. */
+  copyLineOut(slot: number, dst: Uint8Array, dstOff: number): void {
+    const b = this.bytes;
+    const s = slot * LINE_BYTES;
+    for (let i = 0; i < LINE_BYTES; i++) dst[dstOff + i] = b[s + i]!;
+  }
+
+  /** Fill a slot's line with one byte value (all-ones data of an error answer). */
+  fillLine(slot: number, value: number): void {
+    const b = this.bytes;
+    const s = slot * LINE_BYTES;
+    for (let i = 0; i < LINE_BYTES; i++) b[s + i] = value;
+  }
+
+  reset(): void {
+    this.head = 0;
+    this.count = 0;
+  }
+}

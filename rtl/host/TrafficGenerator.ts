@@ -1,0 +1,186 @@
+import { LINE_BYTES } from '../cxl/opcodes.ts';
+import { Rng } from '../../src/sim/index.ts';
+import { HostOp } from './HostMsg.ts';
+import type { VcpuCommand, VcpuCommandSource } from './VcpuCommand.ts';
+
+/** Address patterns. */
+export const TrafficPattern = {
+  /** Line after line from the start of the range, wrapping at its end. */
+  Sequential: 0,
+  /** Uniform over the lines of the range. */
+  Random: 1,
+  /** A fixed set of `hotLines` lines takes `hotFraction` of the accesses; the rest are uniform. */
+  HotSet: 2,
+  /**
+   * A dependent chain of reads: each address is computed from the data the previous read returned
+   * (mixed with the seed so an all-zero memory still walks), so the next read issues only after
+   * the previous answer.
+   */
+  PointerChase: 3,
+} as const;
+export type TrafficPattern = (typeof TrafficPattern)[keyof typeof TrafficPattern];
+export const TRAFFIC_PATTERN_NAMES = ['sequential', 'random', 'hotSet', 'pointerChase'] as const;
+
+export interface TrafficGeneratorParams {
+  readonly seed: number;
+  readonly pattern: TrafficPattern;
+  /** VM address range the traffic stays in: [vmBase, vmBase + bytes), line aligned. */
+  readonly vmBase: number;
+  readonly bytes: number;
+  /** Fraction of commands that read (0..1); the rest write. Pointer chase always reads. */
+  readonly readFraction: number;
+  /** Fraction of writes that are partial (random byte enables). Default 0. */
+  readonly partialWriteFraction?: number;
+  /**
+   * Open loop: commands offered per cycle (0 < rate ≤ 1), by a fractional accumulator, so over N
+   * cycles the count is within one of rate × N. Cycles in which the port cannot take a command
+   * (back-pressure) do not accumulate: the offered rate is an upper bound under back-pressure.
+   */
+  readonly rate?: number;
+  /** Closed loop: keep this many commands outstanding (offer whenever fewer are). */
+  readonly closedLoopOutstanding?: number;
+  /** HotSet: the number of hot lines (default 16) and the share of accesses to them (default 0.9). */
+  readonly hotLines?: number;
+  readonly hotFraction?: number;
+  /** Stop after this many commands (default: never). */
+  readonly count?: number;
+}
+
+const U32 = 4294967296;
+
+/**
+ * A seeded synthetic vCPU workload (a VcpuCommandSource). The command stream is a function of the
+ * parameters and seed only (and, for a pointer chase, of the data read), through src/sim Rng;
+ * nothing is allocated per command.
+ */
+export class TrafficGenerator implements VcpuCommandSource {
+  readonly params: TrafficGeneratorParams;
+  private readonly rng: Rng;
+  private readonly lines: number;
+  private readonly hot: Float64Array;
+  private readonly rate: number;
+  private readonly closedLoop: number;
+  private readonly count: number;
+  private readonly partialFraction: number;
+  private readonly hotFraction: number;
+  private acc = 0;
+  private seqLine = 0;
+  /** Pointer chase: line of the next read, valid when `chaseReady`. */
+  private chaseLine = 0;
+  private chaseReady = true;
+  /** Commands offered / answered. */
+  offered = 0;
+  answered = 0;
+
+  constructor(params: TrafficGeneratorParams) {
+    const where = 'TrafficGenerator';
+    const need = (ok: boolean, what: string): void => {
+      if (!ok) throw new RangeError(`${where}: ${what}`);
+    };
+    need(Number.isInteger(params.seed), `seed must be an integer, got ${params.seed}`);
+    need(params.pattern >= 0 && params.pattern <= 3 && Number.isInteger(params.pattern), `pattern must be a TrafficPattern, got ${params.pattern}`);
+    need(Number.isInteger(params.vmBase) && params.vmBase >= 0 && params.vmBase % LINE_BYTES === 0, `vmBase ${params.vmBase} must be a multiple of ${LINE_BYTES}`);
+    need(Number.isInteger(params.bytes) && params.bytes >= LINE_BYTES && params.bytes % LINE_BYTES === 0, `bytes ${params.bytes} must be a positive multiple of ${LINE_BYTES}`);
+    need(params.readFraction >= 0 && params.readFraction <= 1, `readFraction must be in [0, 1], got ${params.readFraction}`);
+    const pf = params.partialWriteFraction ?? 0;
+    need(pf >= 0 && pf <= 1, `partialWriteFraction must be in [0, 1], got ${pf}`);
+    const hasRate = params.rate !== undefined;
+    const hasClosed = params.closedLoopOutstanding !== undefined;
+    need(hasRate !== hasClosed, 'give exactly one of rate (open loop) and closedLoopOutstanding (closed loop)');
+    if (hasRate) need(params.rate! > 0 && params.rate! <= 1, `rate must be in (0, 1] commands per cycle, got ${params.rate}`);
+    if (hasClosed) need(Number.isInteger(params.closedLoopOutstanding) && params.closedLoopOutstanding! >= 1, `closedLoopOutstanding must be an integer ≥ 1, got ${params.closedLoopOutstanding}`);
+    const count = params.count ?? Infinity;
+    need(count === Infinity || (Number.isInteger(count) && count >= 0), `count must be an integer ≥ 0, got ${count}`);
+    this.params = params;
+    this.rng = new Rng(params.seed);
+    this.lines = params.bytes / LINE_BYTES;
+    this.rate = params.rate ?? 0;
+    this.closedLoop = params.closedLoopOutstanding ?? 0;
+    this.count = count;
+    this.partialFraction = pf;
+    this.hotFraction = params.hotFraction ?? 0.9;
+    need(this.hotFraction >= 0 && this.hotFraction <= 1, `hotFraction must be in [0, 1], got ${this.hotFraction}`);
+    const hotLines = params.pattern === TrafficPattern.HotSet ? (params.hotLines ?? 16) : 0;
+    need(Number.isInteger(hotLines) && hotLines <= this.lines, `hotLines ${hotLines} must be an integer ≤ the ${this.lines} lines of the range`);
+    if (params.pattern === TrafficPattern.HotSet) need(hotLines >= 1, 'hotLines must be ≥ 1');
+    // Distinct hot lines drawn once, at construction.
+    const chosen = new Set<number>();
+    while (chosen.size < hotLines) chosen.add(this.rng.below(this.lines));
+    this.hot = Float64Array.from([...chosen].sort((a, b) => a - b));
+    if (params.pattern === TrafficPattern.PointerChase) this.chaseLine = this.rng.below(this.lines);
+  }
+
+  /** The hot set's VM line addresses (tests, reports). */
+  hotSet(): number[] {
+    return Array.from(this.hot, (l) => this.params.vmBase + l * LINE_BYTES);
+  }
+
+  isDone(): boolean {
+    return this.offered >= this.count;
+  }
+
+  offer(cmd: VcpuCommand, _cycle: number): boolean {
+    if (this.offered >= this.count) return false;
+    const pattern = this.params.pattern;
+    if (pattern === TrafficPattern.PointerChase) {
+      if (!this.chaseReady) return false;
+    } else if (this.closedLoop > 0) {
+      if (this.offered - this.answered >= this.closedLoop) return false;
+    } else {
+      this.acc += this.rate;
+      if (this.acc < 1) return false;
+      this.acc -= 1;
+    }
+    let line: number;
+    if (pattern === TrafficPattern.Sequential) {
+      line = this.seqLine;
+      this.seqLine = this.seqLine + 1 === this.lines ? 0 : this.seqLine + 1;
+    } else if (pattern === TrafficPattern.Random) {
+      line = this.rng.below(this.lines);
+    } else if (pattern === TrafficPattern.HotSet) {
+      line = this.rng.nextFloat() < this.hotFraction ? this.hot[this.rng.below(this.hot.length)]! : this.rng.below(this.lines);
+    } else {
+      line = this.chaseLine;
+      this.chaseReady = false;
+    }
+    cmd.vmAddr = this.params.vmBase + line * LINE_BYTES;
+    cmd.waitForPrevious = pattern === TrafficPattern.PointerChase;
+    if (pattern === TrafficPattern.PointerChase || this.rng.nextFloat() < this.params.readFraction) {
+      cmd.op = HostOp.Read;
+      cmd.beLo = 0;
+      cmd.beHi = 0;
+    } else {
+      if (this.rng.nextFloat() < this.partialFraction) {
+        cmd.op = HostOp.WritePartial;
+        cmd.beLo = this.rng.nextU32();
+        cmd.beHi = this.rng.nextU32();
+        if (cmd.beLo === 0 && cmd.beHi === 0) cmd.beLo = 1;
+      } else {
+        cmd.op = HostOp.Write;
+        cmd.beLo = 0xffffffff;
+        cmd.beHi = 0xffffffff;
+      }
+      const d = cmd.data;
+      for (let w = 0; w < LINE_BYTES; w += 4) {
+        const x = this.rng.nextU32();
+        d[w] = x & 0xff;
+        d[w + 1] = (x >>> 8) & 0xff;
+        d[w + 2] = (x >>> 16) & 0xff;
+        d[w + 3] = x >>> 24;
+      }
+    }
+    this.offered++;
+    return true;
+  }
+
+  onComplete(_seq: number, op: HostOp, _vmAddr: number, _status: number, data: Uint8Array, dataOff: number): void {
+    this.answered++;
+    if (this.params.pattern === TrafficPattern.PointerChase && op === HostOp.Read) {
+      // The next link: the first 32-bit word of the line just read, mixed with the seed's stream.
+      const word = (data[dataOff]! | (data[dataOff + 1]! << 8) | (data[dataOff + 2]! << 16) | (data[dataOff + 3]! << 24)) >>> 0;
+      const mixed = (word ^ this.rng.nextU32()) >>> 0;
+      this.chaseLine = Math.floor((mixed / U32) * this.lines);
+      this.chaseReady = true;
+    }
+  }
+}

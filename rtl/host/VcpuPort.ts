@@ -1,0 +1,294 @@
+import { LINE_BYTES } from '../cxl/opcodes.ts';
+import { Module } from '../../src/sim/index.ts';
+import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
+import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import { StageRing } from './StageRing.ts';
+import { VcpuCommand, type VcpuCommandSource } from './VcpuCommand.ts';
+import { NOT_MAPPED, type VmPageTable } from './VmPageTable.ts';
+
+/** Latency classes a vCPU port keeps a histogram for. */
+export const LatencyClass = { LocalRead: 0, RemoteRead: 1, LocalWrite: 2, RemoteWrite: 3, Error: 4 } as const;
+export type LatencyClass = (typeof LatencyClass)[keyof typeof LatencyClass];
+export const LATENCY_CLASS_NAMES = ['localRead', 'remoteRead', 'localWrite', 'remoteWrite', 'error'] as const;
+
+/** Byte enables of a full 32-byte half line. */
+const ALL_BYTES_HALF = 0xffffffff;
+
+/**
+ * Watches a port's commands (the golden-memory scoreboard). Called from the port's evaluate():
+ * implementations used inside a benchmark must not allocate; testbench checkers may.
+ */
+export interface VcpuObserver {
+  onIssue(port: VcpuPort, seq: number, cmd: VcpuCommand, cycle: number): void;
+  onComplete(
+    port: VcpuPort,
+    seq: number,
+    op: HostOp,
+    vmAddr: number,
+    status: HostStatus,
+    poison: number,
+    route: number,
+    issueCycle: number,
+    cycle: number,
+    data: Uint8Array,
+    dataOff: number,
+  ): void;
+}
+
+export interface VcpuPortParams {
+  /** VM this vCPU belongs to (HostReq.vm). */
+  readonly vm: number;
+  /** Index of this port among its node's vCPU ports (HostReq.src); answers come back by it. */
+  readonly portIndex: number;
+  /** Commands issued and not yet answered, at most (also the number of host tags). */
+  readonly maxOutstanding: number;
+  /** Cycles from issue until the translated command is visible to the host router (≥ 1). */
+  readonly pageTableLatencyCycles: number;
+  /** Depth of the `req` channel to the router (default 2). */
+  readonly reqDepth?: number;
+  /** Depth of the `rsp` channel from the router (default 2). */
+  readonly rspDepth?: number;
+  /**
+   * Hold a command while an earlier command of this port to the same line is unanswered and
+   * either of them writes (default true): the port's own program order then holds per line even
+   * though reads and writes travel on different CXL channels (M2S Req vs RwD) that may reorder.
+   */
+  readonly orderSameLine?: boolean;
+  /** Largest latency counted exactly in the histograms (default 65536). */
+  readonly histogramMaxCycles?: number;
+}
+
+/** Fields a command carries through the page-table stage. */
+const PT_FIELDS = ['hostTag', 'op', 'vmAddr', 'beLo', 'beHi', 'issueCycle'] as const;
+
+/**
+ * One vCPU of one VM: issues line commands from a source, translates them through the VM page
+ * table in the `pageTable` stage, and sends them to the host router.
+ *
+ * Timing (cycle t = issue, the cycle `onIssue` sees): the page-table stage looks the address up
+ * when the command leaves it, in cycle t + pageTableLatencyCycles − 1, and pushes it into `req`,
+ * where the router sees it in cycle t + pageTableLatencyCycles. Latency is the cycle the answer is
+ * visible in `rsp` (when the port pops it) minus t. A page fault never leaves the port: the stage
+ * pushes a PageFault answer into the port's own `faultRsp` channel instead, so a fault's latency is
+ * exactly pageTableLatencyCycles.
+ *
+ * Channels: `req` (HostReq, owned here, the router pops it), `rsp` (HostRsp, owned here, the router
+ * pushes it), `faultRsp` (internal).
+ */
+export class VcpuPort extends Module {
+  readonly req: HostReqChannel;
+  readonly rsp: HostRspChannel;
+  readonly faultRsp: HostRspChannel;
+  readonly vm: number;
+  readonly portIndex: number;
+  readonly maxOutstanding: number;
+  readonly pageTableLatencyCycles: number;
+  readonly orderSameLine: boolean;
+  /** Per-class latency histograms, indexed by LatencyClass. */
+  readonly latency: readonly LatencyHistogram[];
+
+  source: VcpuCommandSource | null = null;
+  observer: VcpuObserver | null = null;
+
+  /** Commands issued / answered; page faults and Nxm answers among the answers. */
+  issued = 0;
+  completed = 0;
+  pageFaults = 0;
+  nxmAnswers = 0;
+  /** Cycles a command waited to issue (outstanding limit, fence or same-line order). */
+  issueStallCycles = 0;
+
+  private readonly pageTable: VmPageTable;
+  private readonly ptStage: StageRing<(typeof PT_FIELDS)[number]>;
+  /** The command offered by the source and not yet issued. */
+  private readonly cmd = new VcpuCommand();
+  private cmdValid = false;
+  // Per host tag: the outstanding command it names.
+  private readonly tagBusy: Uint8Array;
+  private readonly tagSeq: Float64Array;
+  private readonly tagOp: Uint8Array;
+  private readonly tagVmAddr: Float64Array;
+  private readonly tagIssueCycle: Float64Array;
+  private readonly freeTags: Int32Array;
+  private freeCount = 0;
+
+  constructor(parent: Module, name: string, params: VcpuPortParams, pageTable: VmPageTable, source?: VcpuCommandSource) {
+    super(parent, name);
+    const int = (what: string, v: number, min: number): number => {
+      if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`${this.path}: ${what} must be an integer ≥ ${min}, got ${v}`);
+      return v;
+    };
+    this.vm = int('vm', params.vm, 0);
+    this.portIndex = int('portIndex', params.portIndex, 0);
+    this.maxOutstanding = int('maxOutstanding', params.maxOutstanding, 1);
+    this.pageTableLatencyCycles = int('pageTableLatencyCycles', params.pageTableLatencyCycles, 1);
+    this.orderSameLine = params.orderSameLine ?? true;
+    if (pageTable.vm !== this.vm) throw new RangeError(`${this.path}: page table ${pageTable.path} is VM ${pageTable.vm}'s, this port is VM ${this.vm}'s`);
+    this.pageTable = pageTable;
+    this.req = hostReqChannel(this, 'req', int('reqDepth', params.reqDepth ?? 2, 1));
+    this.rsp = hostRspChannel(this, 'rsp', int('rspDepth', params.rspDepth ?? 2, 1));
+    this.faultRsp = hostRspChannel(this, 'faultRsp', this.maxOutstanding);
+    this.ptStage = new StageRing(`${this.path}.pageTable`, this.maxOutstanding, PT_FIELDS);
+    const n = this.maxOutstanding;
+    this.tagBusy = new Uint8Array(n);
+    this.tagSeq = new Float64Array(n);
+    this.tagOp = new Uint8Array(n);
+    this.tagVmAddr = new Float64Array(n);
+    this.tagIssueCycle = new Float64Array(n);
+    this.freeTags = new Int32Array(n);
+    const hmax = params.histogramMaxCycles ?? 65536;
+    this.latency = LATENCY_CLASS_NAMES.map((c) => new LatencyHistogram(`${this.path}.${c}`, hmax));
+    this.source = source ?? null;
+    this.probe('issued', 32, () => this.issued);
+    this.probe('completed', 32, () => this.completed);
+    this.probe('inflight', 16, () => this.inflight);
+    this.probe('pageTableOccupancy', 16, () => this.ptStage.occupancy);
+    this.probe('cmdPending', 1, () => (this.cmdValid ? 1 : 0));
+    this.onReset();
+  }
+
+  /** Commands issued and not yet answered. */
+  get inflight(): number {
+    return this.issued - this.completed;
+  }
+
+  /** Nothing in flight, nothing waiting, and the source (if any) has finished. */
+  get quiescent(): boolean {
+    return this.inflight === 0 && !this.cmdValid && (this.source === null || this.source.isDone());
+  }
+
+  override onReset(): void {
+    this.ptStage.reset();
+    this.cmdValid = false;
+    this.tagBusy.fill(0);
+    // Tags handed out lowest first: deterministic and easy to read in a waveform.
+    for (let i = 0; i < this.maxOutstanding; i++) this.freeTags[i] = this.maxOutstanding - 1 - i;
+    this.freeCount = this.maxOutstanding;
+    this.issued = 0;
+    this.completed = 0;
+    this.pageFaults = 0;
+    this.nxmAnswers = 0;
+    this.issueStallCycles = 0;
+    for (const h of this.latency) h.reset();
+  }
+
+  override evaluate(): void {
+    const cycle = this.ctx.cycle;
+    // 1. Answers from the router and from our own page-fault path.
+    while (this.rsp.valid()) this.complete(this.rsp, this.rsp.pop(), cycle);
+    while (this.faultRsp.valid()) this.complete(this.faultRsp, this.faultRsp.pop(), cycle);
+    // 2. The page-table stage: one command leaves per cycle.
+    this.leavePageTable(cycle);
+    // 3. Issue.
+    if (!this.cmdValid && this.source !== null && this.source.offer(this.cmd, cycle)) this.cmdValid = true;
+    if (this.cmdValid) {
+      if (this.canIssue()) this.issue(cycle);
+      else this.issueStallCycles++;
+    }
+  }
+
+  private canIssue(): boolean {
+    if (this.freeCount === 0) return false;
+    const cmd = this.cmd;
+    if (cmd.waitForPrevious && this.issued !== this.completed) return false;
+    if (this.orderSameLine) {
+      const line = Math.floor(cmd.vmAddr / LINE_BYTES);
+      const writes = cmd.op !== HostOp.Read;
+      for (let t = 0; t < this.maxOutstanding; t++) {
+        if (this.tagBusy[t] === 1 && Math.floor(this.tagVmAddr[t]! / LINE_BYTES) === line && (writes || this.tagOp[t] !== HostOp.Read)) return false;
+      }
+    }
+    return true;
+  }
+
+  private issue(cycle: number): void {
+    const cmd = this.cmd;
+    if (!(cmd.vmAddr >= 0 && cmd.vmAddr % LINE_BYTES === 0)) this.fail(`command VM address ${cmd.vmAddr} is not a ${LINE_BYTES}-byte line address`);
+    if (cmd.op !== HostOp.Read && cmd.op !== HostOp.Write && cmd.op !== HostOp.WritePartial) this.fail(`command op ${cmd.op} is not a HostOp`);
+    const tag = this.freeTags[--this.freeCount]!;
+    const seq = this.issued++;
+    this.tagBusy[tag] = 1;
+    this.tagSeq[tag] = seq;
+    this.tagOp[tag] = cmd.op;
+    this.tagVmAddr[tag] = cmd.vmAddr;
+    this.tagIssueCycle[tag] = cycle;
+    const s = this.ptStage.accept(cycle + this.pageTableLatencyCycles - 1);
+    const c = this.ptStage.col;
+    c.hostTag[s] = tag;
+    c.op[s] = cmd.op;
+    c.vmAddr[s] = cmd.vmAddr;
+    c.beLo[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beLo : 0;
+    c.beHi[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beHi : 0;
+    c.issueCycle[s] = cycle;
+    this.ptStage.copyLineIn(s, cmd.data, 0);
+    this.cmdValid = false;
+    if (this.observer !== null) this.observer.onIssue(this, seq, cmd, cycle);
+  }
+
+  private leavePageTable(cycle: number): void {
+    const s = this.ptStage.readyHead(cycle);
+    if (s < 0) return;
+    const c = this.ptStage.col;
+    const hpa = this.pageTable.lookup(c.vmAddr[s]!);
+    if (hpa === NOT_MAPPED) {
+      // faultRsp has one slot per tag, so it always has room.
+      const o = this.faultRsp.push();
+      const r = this.faultRsp.col;
+      r.hostTag[o] = c.hostTag[s]!;
+      r.src[o] = this.portIndex;
+      r.vm[o] = this.vm;
+      r.op[o] = c.op[s]!;
+      r.addr[o] = c.vmAddr[s]!;
+      r.status[o] = HostStatus.PageFault;
+      r.poison[o] = 0;
+      r.route[o] = HostRoute.Error;
+      r.issueCycle[o] = c.issueCycle[s]!;
+      this.ptStage.release();
+      return;
+    }
+    if (!this.req.canPush()) {
+      this.req.stall();
+      return;
+    }
+    const o = this.req.push();
+    const q = this.req.col;
+    q.hostTag[o] = c.hostTag[s]!;
+    q.src[o] = this.portIndex;
+    q.vm[o] = this.vm;
+    q.op[o] = c.op[s]!;
+    q.addr[o] = hpa;
+    q.beLo[o] = c.beLo[s]!;
+    q.beHi[o] = c.beHi[s]!;
+    q.issueCycle[o] = c.issueCycle[s]!;
+    this.ptStage.copyLineOut(s, this.req.bytes, o * LINE_BYTES);
+    this.ptStage.release();
+  }
+
+  private complete(ch: HostRspChannel, slot: number, cycle: number): void {
+    const r = ch.col;
+    const tag = r.hostTag[slot]!;
+    if (r.src[slot] !== this.portIndex) this.fail(`answer for src ${r.src[slot]} delivered to port ${this.portIndex}`);
+    if (!(tag >= 0 && tag < this.maxOutstanding && this.tagBusy[tag] === 1)) this.fail(`answer with host tag ${tag}, which is not outstanding (lost or duplicate answer)`);
+    const op = this.tagOp[tag]! as HostOp;
+    if (r.op[slot] !== op) this.fail(`answer for tag ${tag} has op ${r.op[slot]}, the command was op ${op}`);
+    const status = r.status[slot]! as HostStatus;
+    const route = r.route[slot]!;
+    const issueCycle = this.tagIssueCycle[tag]!;
+    const seq = this.tagSeq[tag]!;
+    const vmAddr = this.tagVmAddr[tag]!;
+    let cls: LatencyClass;
+    if (status !== HostStatus.Ok) {
+      cls = LatencyClass.Error;
+      if (status === HostStatus.PageFault) this.pageFaults++;
+      else this.nxmAnswers++;
+    } else if (op === HostOp.Read) cls = route === HostRoute.Remote ? LatencyClass.RemoteRead : LatencyClass.LocalRead;
+    else cls = route === HostRoute.Remote ? LatencyClass.RemoteWrite : LatencyClass.LocalWrite;
+    this.latency[cls]!.record(cycle - issueCycle);
+    this.tagBusy[tag] = 0;
+    this.freeTags[this.freeCount++] = tag;
+    this.completed++;
+    const dataOff = slot * LINE_BYTES;
+    if (this.observer !== null) this.observer.onComplete(this, seq, op, vmAddr, status, r.poison[slot]!, route, issueCycle, cycle, ch.bytes, dataOff);
+    if (this.source !== null) this.source.onComplete(seq, op, vmAddr, status, ch.bytes, dataOff);
+  }
+}

@@ -1,0 +1,175 @@
+import { Module } from '../../src/sim/index.ts';
+
+/**
+ * Page size of the VM page tables: the 4 KiB base page of x86-64 and AArch64 (4K granule).
+ * Migration moves memory at this granularity.
+ */
+export const PAGE_BYTES = 4096;
+
+/** What `lookup()` returns for a VM address with no mapping (a page fault). */
+export const NOT_MAPPED = -1;
+
+export interface VmPageTableParams {
+  /** VM id (the `vm` field of HostReq). */
+  readonly vm: number;
+  /** Remaps that may be staged in one cycle before they are applied (a bound, as in hardware). */
+  readonly maxStagedRemaps?: number;
+}
+
+/**
+ * One VM's page table: VM address → host physical address (HPA), 4 KiB pages.
+ *
+ * Two ways to change it:
+ * - `map` / `unmap` / `mapContiguous`: immediate; for elaboration, config and testbenches between
+ *   cycles.
+ * - `stageRemap` / `stageUnmap`: during simulation (a migration engine flipping a page). A change
+ *   staged in cycle t takes effect at the clock edge ending cycle t: every lookup in cycle t, by any
+ *   module in any evaluation order, still sees the old mapping, every lookup from cycle t+1 on sees
+ *   the new one, and all changes staged in the same cycle flip together (atomic). The staged set
+ *   is applied lazily by the first lookup or stage call of a later cycle, which is equivalent to
+ *   applying it at the edge and needs no hook in the kernel's commit phase.
+ *
+ * A container module (no evaluate()): the vCPU ports of the VM call `lookup()` from their own
+ * evaluate(). Lookups allocate nothing (Map.get on the VM page number); applying a remap to a page
+ * that had no mapping may grow the Map, which happens only on a (rare) remap, never per access.
+ */
+export class VmPageTable extends Module {
+  readonly vm: number;
+  readonly maxStagedRemaps: number;
+  /** VM page number → HPA page number. */
+  private readonly pages = new Map<number, number>();
+  private readonly stagedVmPage: Float64Array;
+  /** HPA page of a staged change, NOT_MAPPED for an unmap. */
+  private readonly stagedHpaPage: Float64Array;
+  private stagedCount = 0;
+  /** First cycle in which the staged changes are visible. */
+  private stagedEffectiveCycle = 0;
+  /** Staged changes applied so far (waveform probe and stats). */
+  remapsApplied = 0;
+
+  constructor(parent: Module, name: string, params: VmPageTableParams) {
+    super(parent, name);
+    if (!(Number.isInteger(params.vm) && params.vm >= 0)) throw new RangeError(`${this.path}: vm must be an integer ≥ 0, got ${params.vm}`);
+    const maxStaged = params.maxStagedRemaps ?? 64;
+    if (!(Number.isInteger(maxStaged) && maxStaged >= 1)) throw new RangeError(`${this.path}: maxStagedRemaps must be an integer ≥ 1, got ${maxStaged}`);
+    this.vm = params.vm;
+    this.maxStagedRemaps = maxStaged;
+    this.stagedVmPage = new Float64Array(maxStaged);
+    this.stagedHpaPage = new Float64Array(maxStaged);
+    this.probe('mappedPages', 32, () => this.pages.size);
+    this.probe('remapsApplied', 32, () => this.remapsApplied);
+    this.probe('stagedRemaps', 16, () => this.stagedCount);
+  }
+
+  /** Configuration lives across resets (it is elaborated state); only pending changes and stats clear. */
+  override onReset(): void {
+    this.stagedCount = 0;
+    this.remapsApplied = 0;
+  }
+
+  // ---- immediate (configuration) -------------------------------------------------------------
+
+  /** Map `pages` consecutive pages from vmAddr to consecutive HPA pages from hpa. Both 4 KiB aligned. */
+  map(vmAddr: number, hpa: number, pages = 1): void {
+    this.checkAligned('vmAddr', vmAddr);
+    this.checkAligned('hpa', hpa);
+    if (!(Number.isInteger(pages) && pages >= 1)) throw new RangeError(`${this.path}: pages must be an integer ≥ 1, got ${pages}`);
+    const v0 = vmAddr / PAGE_BYTES;
+    const h0 = hpa / PAGE_BYTES;
+    for (let i = 0; i < pages; i++) {
+      if (this.pages.has(v0 + i)) {
+        throw new RangeError(`${this.path}: VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is already mapped (unmap or remap it instead)`);
+      }
+    }
+    for (let i = 0; i < pages; i++) this.pages.set(v0 + i, h0 + i);
+  }
+
+  /** The config helper: `pages` pages of VM space from vmBase, backed contiguously from hpaBase. */
+  mapContiguous(vmBase: number, hpaBase: number, pages: number): void {
+    this.map(vmBase, hpaBase, pages);
+  }
+
+  /** Remove `pages` mappings from vmAddr now; every page must be mapped. */
+  unmap(vmAddr: number, pages = 1): void {
+    this.checkAligned('vmAddr', vmAddr);
+    const v0 = vmAddr / PAGE_BYTES;
+    for (let i = 0; i < pages; i++) {
+      if (!this.pages.has(v0 + i)) throw new RangeError(`${this.path}: VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is not mapped`);
+    }
+    for (let i = 0; i < pages; i++) this.pages.delete(v0 + i);
+  }
+
+  // ---- staged (during simulation) ------------------------------------------------------------
+
+  /** Stage: from the next cycle on, the page holding vmAddr maps to the page at hpa. */
+  stageRemap(vmAddr: number, hpa: number): void {
+    this.checkAligned('hpa', hpa);
+    this.stage(Math.floor(vmAddr / PAGE_BYTES), hpa / PAGE_BYTES);
+  }
+
+  /** Stage: from the next cycle on, the page holding vmAddr is unmapped (accesses fault). */
+  stageUnmap(vmAddr: number): void {
+    this.stage(Math.floor(vmAddr / PAGE_BYTES), NOT_MAPPED);
+  }
+
+  /** Changes staged and not yet visible. */
+  get pendingRemaps(): number {
+    this.applyDue();
+    return this.stagedCount;
+  }
+
+  // ---- lookup (per cycle) --------------------------------------------------------------------
+
+  /** HPA of a VM address as of the current cycle, or NOT_MAPPED. Allocation-free. */
+  lookup(vmAddr: number): number {
+    if (this.stagedCount > 0) this.applyDue();
+    const vPage = Math.floor(vmAddr / PAGE_BYTES);
+    const hPage = this.pages.get(vPage);
+    if (hPage === undefined) return NOT_MAPPED;
+    return hPage * PAGE_BYTES + (vmAddr - vPage * PAGE_BYTES);
+  }
+
+  /** Number of mapped pages (as of the current cycle). */
+  get mappedPages(): number {
+    this.applyDue();
+    return this.pages.size;
+  }
+
+  /** All mappings as [vmAddr, hpa] pairs, sorted by VM address (reports, tests; allocates). */
+  mappings(): Array<[number, number]> {
+    this.applyDue();
+    return [...this.pages.entries()].sort((a, b) => a[0] - b[0]).map(([v, h]) => [v * PAGE_BYTES, h * PAGE_BYTES]);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private stage(vPage: number, hPage: number): void {
+    this.applyDue();
+    if (this.stagedCount >= this.maxStagedRemaps) {
+      this.fail(`more than maxStagedRemaps=${this.maxStagedRemaps} page-table changes staged in one cycle`);
+    }
+    const i = this.stagedCount++;
+    this.stagedVmPage[i] = vPage;
+    this.stagedHpaPage[i] = hPage;
+    this.stagedEffectiveCycle = this.ctx.cycle + 1;
+  }
+
+  /** Apply the staged set once its cycle has come. In staging order: the last change to a page wins. */
+  private applyDue(): void {
+    if (this.stagedCount === 0 || this.ctx.cycle < this.stagedEffectiveCycle) return;
+    for (let i = 0; i < this.stagedCount; i++) {
+      const v = this.stagedVmPage[i]!;
+      const h = this.stagedHpaPage[i]!;
+      if (h === NOT_MAPPED) this.pages.delete(v);
+      else this.pages.set(v, h);
+    }
+    this.remapsApplied += this.stagedCount;
+    this.stagedCount = 0;
+  }
+
+  private checkAligned(what: string, addr: number): void {
+    if (!(Number.isInteger(addr) && addr >= 0 && addr % PAGE_BYTES === 0 && addr < 2 ** 52)) {
+      throw new RangeError(`${this.path}: ${what} 0x${Number.isFinite(addr) ? addr.toString(16) : addr} must be a ${PAGE_BYTES}-byte aligned address below 2^52`);
+    }
+  }
+}
