@@ -45,7 +45,9 @@ export interface HostRouterPorts {
  * per cycle), holds them `requestLatencyCycles` in the `request` stage, then sends each by its HPA:
  * local DRAM (HPA − dramBase, through a DRAM id), the fabric device window (the command as is), or
  * nowhere: an error answer (Nxm; reads all ones + poison; writes dropped and completed).
- * Answers pass the `response` stage (`responseLatencyCycles`) and go to vcpuRsp[src] with `route`.
+ * Answers pass the `response` stage (`responseLatencyCycles`) and go to vcpuRsp[src] with `route`:
+ * Local for DRAM, Error for the router's own Nxm answers, and for the device's answers the route
+ * the RequestDecoder set (Remote, Local for a page it serves from local DRAM, Error for its Nxm).
  *
  * Idle latency seen by a vCPU port: local = pageTable + request + DRAM + response stages; error =
  * pageTable + request + response. Everything is bounded; a full output holds the stage head
@@ -100,7 +102,7 @@ export class HostRouter extends Module {
     this.ports = ports;
     this.maxLocalOutstanding = int('maxLocalOutstanding', params.maxLocalOutstanding ?? 32, 1);
     const rspDepth = int('responseStageDepth', params.responseStageDepth ?? 4 * params.responseLatencyCycles, 1);
-    // A stage of latency L that accepts one command per cycle holds at most L of them.
+    // A stage of latency L that accepts one command per cycle (before its head leaves) holds at most L.
     this.reqStage = new StageRing(`${this.path}.request`, params.requestLatencyCycles, HOST_REQ_FIELDS);
     this.rspStage = new StageRing(`${this.path}.response`, rspDepth, HOST_RSP_FIELDS);
     const n = this.maxLocalOutstanding;
@@ -146,8 +148,10 @@ export class HostRouter extends Module {
 
   override evaluate(): void {
     const cycle = this.ctx.cycle;
-    // Response side first, so space it frees is usable by answers arriving this cycle.
-    this.deliverAnswers(cycle);
+    // Each stage takes its input before its output leaves, so a 1-cycle stage passes an entry on
+    // in the cycle it arrived (the stage length is then exactly its latency parameter).
+    this.acceptRequest(cycle);
+    this.dispatchRequest(cycle);
     if (this.devFirst) {
       this.takeDeviceAnswers(cycle);
       this.takeDramAnswers(cycle);
@@ -156,8 +160,7 @@ export class HostRouter extends Module {
       this.takeDeviceAnswers(cycle);
     }
     this.devFirst = !this.devFirst;
-    this.dispatchRequest(cycle);
-    this.acceptRequest(cycle);
+    this.deliverAnswers(cycle);
   }
 
   /** Round-robin over the vCPU inputs: the first valid one after the last winner goes in. */
@@ -284,7 +287,6 @@ export class HostRouter extends Module {
         const name = HOST_RSP_FIELDS[f]!;
         a[name][r] = inp.col[name][k]!;
       }
-      a.route[r] = inp.col.status[k] === HostStatus.Ok ? HostRoute.Remote : HostRoute.Error;
       this.rspStage.copyLineIn(r, inp.bytes, k * LINE_BYTES);
     }
   }

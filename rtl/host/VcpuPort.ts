@@ -177,14 +177,14 @@ export class VcpuPort extends Module {
     // 1. Answers from the router and from our own page-fault path.
     while (this.rsp.valid()) this.complete(this.rsp, this.rsp.pop(), cycle);
     while (this.faultRsp.valid()) this.complete(this.faultRsp, this.faultRsp.pop(), cycle);
-    // 2. The page-table stage: one command leaves per cycle.
-    this.leavePageTable(cycle);
-    // 3. Issue.
+    // 2. Issue (before the stage exit, so a 1-cycle stage passes a command on in its issue cycle).
     if (!this.cmdValid && this.source !== null && this.source.offer(this.cmd, cycle)) this.cmdValid = true;
     if (this.cmdValid) {
       if (this.canIssue()) this.issue(cycle);
       else this.issueStallCycles++;
     }
+    // 3. The page-table stage: one command leaves per cycle.
+    this.leavePageTable(cycle);
   }
 
   private canIssue(): boolean {
