@@ -1,0 +1,117 @@
+import type { MemMsgChannel } from '../cxl/MemMsg.ts';
+import type { MemMsgSlots } from '../cxl/MemFields.ts';
+import type { MsgClass } from '../cxl/opcodes.ts';
+
+/**
+ * What the 68B and 256B flit formats share: the flit channel contract, flit kinds, parser flags,
+ * and the assembler/parser interfaces FlitPacker and FlitUnpacker drive.
+ */
+
+/** Every flit travels in a 256-byte channel slot (docs/contracts.md); a 68B flit uses bytes 0-67. */
+export const FLIT_SLOT_BYTES = 256;
+/** Fields of a flit channel slot. */
+export const FLIT_FIELDS = ['kind', 'seq'] as const;
+
+/** Flit kinds in the flit channel's `kind` column (docs/contracts.md). */
+export const FlitKind = { Protocol: 0, AllData: 1, Control: 2 } as const;
+export type FlitKind = (typeof FlitKind)[keyof typeof FlitKind];
+
+/** Parser findings, OR-ed into `flags`. A flit with any flag is not a legal packing. */
+export const FlitFlag = {
+  /** 68B protocol ID is not CXL.cache/mem (0x5555), or 256B flit type is not cachemem. */
+  ProtocolId: 1 << 0,
+  /** Reserved or unsupported slot format (a cache format with content, a MAC, code 111). */
+  Format: 1 << 1,
+  /** More messages of a class than a flit (68B) or a 128-byte group (256B) may carry. */
+  Limit: 1 << 2,
+  /** A data slot where a header was due, or a header slot while data was still owed. */
+  DataOrder: 1 << 3,
+  /** Packing rules: empty H slot before a header, MDH misuse, >1 data message started, H-slot data header while >16 owed. */
+  Packing: 1 << 4,
+  /** More data owed than any legal sequence can owe (garbage); the excess was dropped. */
+  Rollover: 1 << 5,
+  /** An rx channel had no space: the peer sent without a credit (credit overflow). */
+  RxOverflow: 1 << 6,
+  /** Legal but not modelled: 32-byte transfers, EMD trailers, DRS trailers, cache credits. */
+  Unsupported: 1 << 7,
+} as const;
+
+export const FLAG_NAMES: readonly string[] = ['protocol-id', 'slot-format', 'limit', 'data-order', 'packing', 'rollover', 'rx-overflow', 'unsupported'];
+
+/** Role of a 68B flit: which direction's slot formats it uses. */
+export const Role = { M2S: 0, S2M: 1 } as const;
+
+export function roleOf(cls: MsgClass): number {
+  return cls < 2 ? Role.M2S : Role.S2M;
+}
+
+/** Where a parser puts the messages it completes: a MemMsg channel (or anything shaped like one). */
+export interface MsgOut extends MemMsgSlots {
+  canPush(): boolean;
+  push(): number;
+}
+
+/**
+ * Builds one flit at a time into a caller's buffer. Reusable, allocation-free:
+ * `begin(out, off)`, then `canAdd(cls)`/`add(...)` per message, then `finish(...)`.
+ */
+export interface FlitAssembler {
+  /** Credits carried by the last finish(), per class (M2S Req, M2S RwD, S2M NDR, S2M DRS). */
+  readonly sent: Int32Array;
+  /** Slot formats of the last finished flit, one nibble per slot (slot 0 lowest), for waveforms. */
+  lastFormats: number;
+  /** Data (16-byte chunks in 68B, G-slots in 256B) owed by earlier flits. */
+  readonly owed: number;
+  /** True when the next flit can carry no header (68B all-data flit). */
+  allDataNext(): boolean;
+  begin(out: Uint8Array, off: number): void;
+  /** Would one more message of `cls` fit? Passing the message lets 256B account a MemWrPtl trailer exactly. */
+  canAdd(cls: MsgClass, src?: MemMsgSlots, slot?: number): boolean;
+  add(cls: MsgClass, ch: MemMsgChannel | MemMsgSlots, slot: number): void;
+  /** Messages added since begin(). */
+  readonly count: number;
+  /** Lay out and write the flit; carries credit returns up to the amounts owed. Returns the FlitKind. */
+  finish(owedReq: number, owedRwD: number, owedNdr: number, owedDrs: number): FlitKind;
+  /** Forget all state (reset). */
+  clear(): void;
+}
+
+/** Parses flits in order; tracks data still owed by earlier flits. Never throws. */
+export interface FlitParser {
+  /** Credit returns found in the last parsed flit, per class. */
+  readonly credits: Int32Array;
+  /** FlitFlag bits of the last parsed flit. */
+  flags: number;
+  /** Kind of the last parsed flit. */
+  kind: FlitKind;
+  /** Messages completed (pushed) by the last parse. */
+  pushed: number;
+  readonly owed: number;
+  parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void;
+  clear(): void;
+}
+
+/** Copy every column of one slot between MemMsg-shaped holders, plus `nBytes` of its data. */
+export function copyMsg(src: MemMsgSlots, s: number, dst: MemMsgSlots, d: number, nBytes: number): void {
+  const a = src.col;
+  const b = dst.col;
+  b.opcode[d] = a.opcode[s]!; b.tag[d] = a.tag[s]!; b.addr[d] = a.addr[s]!; b.snpType[d] = a.snpType[s]!;
+  b.metaField[d] = a.metaField[s]!; b.metaValue[d] = a.metaValue[s]!; b.ldId[d] = a.ldId[s]!; b.poison[d] = a.poison[s]!;
+  b.devLoad[d] = a.devLoad[s]!; b.beLo[d] = a.beLo[s]!; b.beHi[d] = a.beHi[s]!; b.trp[d] = a.trp[s]!;
+  b.spid[d] = a.spid[s]!; b.dpid[d] = a.dpid[s]!;
+  const so = s * nBytes;
+  const dO = d * nBytes;
+  for (let i = 0; i < nBytes; i++) dst.bytes[dO + i] = src.bytes[so + i]!;
+}
+
+/** A staging area with MemMsg columns and 64 data bytes per entry (parsers hold pending messages here). */
+export function memMsgSlots(n: number): MemMsgSlots {
+  const mk = () => new Float64Array(n);
+  return {
+    col: {
+      opcode: mk(), tag: mk(), addr: mk(), snpType: mk(), metaField: mk(), metaValue: mk(), ldId: mk(), poison: mk(),
+      devLoad: mk(), beLo: mk(), beHi: mk(), trp: mk(), spid: mk(), dpid: mk(),
+    },
+    bytes: new Uint8Array(n * 64),
+  };
+}

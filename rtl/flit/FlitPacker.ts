@@ -1,0 +1,195 @@
+import { type Channel, ConfigError, Module, type Reg } from '../../src/sim/index.ts';
+import { type MemMsgChannel, memMsgChannel } from '../cxl/MemMsg.ts';
+import type { FlitMode } from '../cxl/MemFields.ts';
+import { MsgClass } from '../cxl/opcodes.ts';
+import { satAdd } from '../link/Credits.ts';
+import { Flit256Assembler } from './Flit256Assembler.ts';
+import { Flit68Assembler } from './Flit68Assembler.ts';
+import { FLIT_FIELDS, FLIT_SLOT_BYTES, type FlitAssembler, FlitKind } from './FlitFormat.ts';
+import type { FlitUnpacker } from './FlitUnpacker.ts';
+
+/** Parameters of a FlitPacker (all depths in messages/flits). */
+export interface FlitPackerParams {
+  /** Flit format: 68 (CXL 2.0 / 3.x 68B mode) or 256 (CXL 3.x 256B Standard flit). */
+  readonly mode: FlitMode;
+  /** Depth of each input queue txReq/txRwD/txNdr/txDrs. */
+  readonly txQueueDepth: number;
+  /** Depth of flitOut (flits waiting for the link layer). */
+  readonly flitOutDepth: number;
+  /**
+   * Initial TX credits = the PEER unpacker's rx channel depths (its advertised buffers), per class
+   * (M2S Req, M2S RwD, S2M NDR, S2M DRS).
+   */
+  readonly peerRxDepth: { readonly req: number; readonly rwd: number; readonly ndr: number; readonly drs: number };
+}
+
+/** Width of the credit registers: credit counters saturate at 2^16 - 1 (CXL 3.1 §4.2.7). */
+export const CREDIT_BITS = 16;
+const CREDIT_MAX = 2 ** CREDIT_BITS - 1;
+/** Width of the flit sequence counter written into flitOut.seq (wraps). */
+export const FLIT_SEQ_BITS = 16;
+
+/**
+ * Flit packer (TX side of a CxlPort): takes CXL.mem messages from four input queues and emits at
+ * most one flit per cycle into `flitOut`, when flitOut has space.
+ *
+ * - Never sends a message without a TX credit for its class (creditsM2SReq ... creditsS2MDRS,
+ *   initialised from peerRxDepth, replenished by the credit returns the local FlitUnpacker found
+ *   in the peer's flits last cycle).
+ * - Fair: classes are offered round-robin, the starting class rotating every flit; within a flit
+ *   the offers repeat until nothing more fits (tight packing).
+ * - Returns credits: counts the buffers the local unpacker's rx channels freed (lastPopped) as
+ *   owed to the peer and carries as many as encodable in every flit header (68B) / CRD field
+ *   (256B). With nothing to send but credits owed, it sends a header-only flit.
+ * Latency: a message visible in a tx queue at cycle t is in flitOut (visible to the link layer)
+ * at t+1 when credits and space allow (one registered stage: PACK_STAGES = 1).
+ */
+export class FlitPacker extends Module {
+  static readonly PACK_STAGES = 1;
+  readonly txReq: MemMsgChannel;
+  readonly txRwD: MemMsgChannel;
+  readonly txNdr: MemMsgChannel;
+  readonly txDrs: MemMsgChannel;
+  readonly flitOut: Channel<'kind' | 'seq'>;
+  readonly creditsM2SReq: Reg;
+  readonly creditsM2SRwD: Reg;
+  readonly creditsS2MNDR: Reg;
+  readonly creditsS2MDRS: Reg;
+  /** Credits owed to the peer (freed rx buffers not yet returned), per class. */
+  readonly owedM2SReq: Reg;
+  readonly owedM2SRwD: Reg;
+  readonly owedS2MNDR: Reg;
+  readonly owedS2MDRS: Reg;
+  /** Slot formats of the last flit (one nibble per slot, slot 0 lowest; 256B: slots 0-7). */
+  readonly lastSlotFormats: Reg;
+  readonly lastKind: Reg;
+  /** Class offered first in the next flit. */
+  readonly rrStart: Reg;
+  readonly flitSeq: Reg;
+  /** Cycles in which a queued message waited for a credit (for stats). */
+  creditStalls = 0;
+
+  private readonly asm: FlitAssembler;
+  private readonly queues: MemMsgChannel[];
+  private readonly creditRegs: Reg[];
+  private readonly owedRegs: Reg[];
+  private readonly cr = new Float64Array(4);
+  private unpacker: FlitUnpacker | null = null;
+  private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
+
+  constructor(parent: Module, name: string, readonly params: FlitPackerParams) {
+    super(parent, name);
+    if (params.mode !== 68 && params.mode !== 256) throw new ConfigError(`${this.path}.mode`, 'must be 68 or 256');
+    for (const k of ['req', 'rwd', 'ndr', 'drs'] as const) {
+      const v = params.peerRxDepth[k];
+      if (!(Number.isInteger(v) && v >= 1 && v <= CREDIT_MAX)) throw new ConfigError(`${this.path}.peerRxDepth.${k}`, `must be an integer 1..${CREDIT_MAX}`);
+    }
+    this.txReq = memMsgChannel(this, 'txReq', params.txQueueDepth);
+    this.txRwD = memMsgChannel(this, 'txRwD', params.txQueueDepth);
+    this.txNdr = memMsgChannel(this, 'txNdr', params.txQueueDepth);
+    this.txDrs = memMsgChannel(this, 'txDrs', params.txQueueDepth);
+    this.flitOut = this.channel('flitOut', params.flitOutDepth, FLIT_FIELDS, FLIT_SLOT_BYTES);
+    this.creditsM2SReq = this.reg('creditsM2SReq', CREDIT_BITS, params.peerRxDepth.req);
+    this.creditsM2SRwD = this.reg('creditsM2SRwD', CREDIT_BITS, params.peerRxDepth.rwd);
+    this.creditsS2MNDR = this.reg('creditsS2MNDR', CREDIT_BITS, params.peerRxDepth.ndr);
+    this.creditsS2MDRS = this.reg('creditsS2MDRS', CREDIT_BITS, params.peerRxDepth.drs);
+    this.owedM2SReq = this.reg('owedM2SReq', CREDIT_BITS, 0);
+    this.owedM2SRwD = this.reg('owedM2SRwD', CREDIT_BITS, 0);
+    this.owedS2MNDR = this.reg('owedS2MNDR', CREDIT_BITS, 0);
+    this.owedS2MDRS = this.reg('owedS2MDRS', CREDIT_BITS, 0);
+    this.lastSlotFormats = this.reg('lastSlotFormats', 32, 0);
+    this.lastKind = this.reg('lastKind', 2, 0);
+    this.rrStart = this.reg('rrStart', 2, 0);
+    this.flitSeq = this.reg('flitSeq', FLIT_SEQ_BITS, 0);
+    this.asm = params.mode === 68 ? new Flit68Assembler() : new Flit256Assembler();
+    this.queues = [this.txReq, this.txRwD, this.txNdr, this.txDrs];
+    this.creditRegs = [this.creditsM2SReq, this.creditsM2SRwD, this.creditsS2MNDR, this.creditsS2MDRS];
+    this.owedRegs = [this.owedM2SReq, this.owedM2SRwD, this.owedS2MNDR, this.owedS2MDRS];
+    this.probe('rolloverOwed', 8, () => this.asm.owed);
+  }
+
+  /**
+   * Wire the local unpacker: its credit-return registers replenish our TX credits, and its rx
+   * channels' pops become credits we owe the peer. A packer without one (a testbench driving it
+   * alone) neither gains nor returns credits.
+   */
+  connectUnpacker(u: FlitUnpacker): void {
+    this.unpacker = u;
+  }
+
+  override onReset(): void {
+    this.asm.clear();
+    this.creditStalls = 0;
+  }
+
+  override evaluate(): void {
+    const u = this.unpacker;
+    const cr = this.cr;
+    let owedReq = this.owedM2SReq.q;
+    let owedRwD = this.owedM2SRwD.q;
+    let owedNdr = this.owedS2MNDR.q;
+    let owedDrs = this.owedS2MDRS.q;
+    for (let c = 0; c < 4; c++) cr[c] = this.creditRegs[c]!.q;
+    if (u !== null) {
+      cr[0] = satAdd(cr[0]!, u.crdRetM2SReq.q, CREDIT_MAX);
+      cr[1] = satAdd(cr[1]!, u.crdRetM2SRwD.q, CREDIT_MAX);
+      cr[2] = satAdd(cr[2]!, u.crdRetS2MNDR.q, CREDIT_MAX);
+      cr[3] = satAdd(cr[3]!, u.crdRetS2MDRS.q, CREDIT_MAX);
+      owedReq = satAdd(owedReq, u.rxReq.lastPopped, CREDIT_MAX);
+      owedRwD = satAdd(owedRwD, u.rxRwD.lastPopped, CREDIT_MAX);
+      owedNdr = satAdd(owedNdr, u.rxNdr.lastPopped, CREDIT_MAX);
+      owedDrs = satAdd(owedDrs, u.rxDrs.lastPopped, CREDIT_MAX);
+    }
+    const out = this.flitOut;
+    if (out.canPush()) {
+      const asm = this.asm;
+      const start = this.rrStart.q;
+      // Built in a scratch buffer and copied into flitOut only if something goes out this cycle.
+      asm.begin(this.scratch, 0);
+      if (!asm.allDataNext()) {
+        let progress = true;
+        while (progress) {
+          progress = false;
+          for (let k = 0; k < 4; k++) {
+            const c = (start + k) & 3;
+            const q = this.queues[c]!;
+            if (!q.valid()) continue;
+            if (cr[c]! <= 0) {
+              this.creditStalls++;
+              continue;
+            }
+            const s = q.peek();
+            if (!asm.canAdd(c as MsgClass, q, s)) continue;
+            q.pop();
+            asm.add(c as MsgClass, q, s);
+            cr[c]!--;
+            progress = true;
+          }
+        }
+      }
+      if (asm.allDataNext() || asm.count > 0 || owedReq + owedRwD + owedNdr + owedDrs > 0 || asm.owed > 0) {
+        const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
+        const sl = out.push();
+        const dst = out.bytes;
+        const d0 = sl * FLIT_SLOT_BYTES;
+        const src = this.scratch;
+        for (let i = 0; i < FLIT_SLOT_BYTES; i++) dst[d0 + i] = src[i]!;
+        out.col.kind[sl] = kind;
+        out.col.seq[sl] = this.flitSeq.q;
+        this.flitSeq.d = (this.flitSeq.q + 1) % 2 ** FLIT_SEQ_BITS;
+        owedReq -= asm.sent[MsgClass.M2SReq]!;
+        owedRwD -= asm.sent[MsgClass.M2SRwD]!;
+        owedNdr -= asm.sent[MsgClass.S2MNDR]!;
+        owedDrs -= asm.sent[MsgClass.S2MDRS]!;
+        this.lastSlotFormats.d = asm.lastFormats >>> 0;
+        this.lastKind.d = kind;
+        this.rrStart.d = (start + 1) & 3;
+      }
+    }
+    for (let c = 0; c < 4; c++) this.creditRegs[c]!.d = cr[c]!;
+    this.owedM2SReq.d = owedReq;
+    this.owedM2SRwD.d = owedRwD;
+    this.owedS2MNDR.d = owedNdr;
+    this.owedS2MDRS.d = owedDrs;
+  }
+}
