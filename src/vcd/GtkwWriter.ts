@@ -37,8 +37,15 @@ const FLAG_HEX = 0x22;
 const FLAG_DEC = 0x24;
 const FLAG_GROUP_BEGIN = 0x800200;
 const FLAG_GROUP_END = 0x1000200;
-/** Width in pixels GTKWave's default window gives the wave area (1000 x 600 window, 200 px names). */
-const WAVE_PIXELS = 800;
+/**
+ * Pixels left for the waves in the window this file asks for: 1000 px wide minus the signal tree
+ * (sst_width 200) and the names column (signals_width 260). Not verifiable headless (under Xvfb
+ * the Tcl script runs before the window is laid out), so this is the layout arithmetic only.
+ */
+const WINDOW_PIXELS = 1000;
+const SST_PIXELS = 200;
+const NAMES_PIXELS = 260;
+const WAVE_PIXELS = WINDOW_PIXELS - SST_PIXELS - NAMES_PIXELS;
 
 function flagFor(t: GtkwTrace): number {
   if (t.type === 'integer') return FLAG_DEC;
@@ -55,7 +62,7 @@ export function gtkwText(vcdPath: string, traces: readonly GtkwTrace[], opts: Gt
     '[*] written by cxlfab (src/vcd/GtkwWriter.ts)',
     `[dumpfile] "${resolve(vcdPath)}"`,
     '[timestart] 0',
-    '[size] 1000 600',
+    `[size] ${WINDOW_PIXELS} 600`,
     '[pos] -1 -1',
     `*${zoom.toFixed(6)} -1${' -1'.repeat(25)}`,
   ];
@@ -68,7 +75,7 @@ export function gtkwText(vcdPath: string, traces: readonly GtkwTrace[], opts: Gt
   }
   const open = opts.treeOpen ?? [...new Set([...groups.keys()].map((g) => g.split('.')[0]!))];
   for (const o of open) lines.push(`[treeopen] ${o}.`);
-  lines.push('[signals_width] 260', '[sst_expanded] 1');
+  lines.push(`[sst_width] ${SST_PIXELS}`, `[signals_width] ${NAMES_PIXELS}`, '[sst_expanded] 1');
   if (opts.clock) lines.push(`@${FLAG_BIN.toString(16)}`, opts.clock);
   for (const [name, g] of groups) {
     lines.push(`@${FLAG_GROUP_BEGIN.toString(16)}`, `-${name}`);
