@@ -59,6 +59,14 @@ export class Dram extends Module {
   private readonly qData: Uint8Array;
   private used = 0;
   private inFlight = 0;
+  /** Earliest doneAt among issued entries (Infinity when none): respond() has nothing to do before it. */
+  private earliestDone = Infinity;
+  /**
+   * First cycle at which schedule() can change anything: every bank head is waiting for a bank
+   * timer or the data bus until then. New arrivals and column commands pull it to now. This only
+   * skips work; a test compares against the unskipped timing exactly.
+   */
+  private schedWakeAt = 0;
   private nextSeq = 0;
 
   // ---- banks and channels ----------------------------------------------------------------------
@@ -179,6 +187,8 @@ export class Dram extends Module {
     this.used = 0;
     this.inFlight = 0;
     this.nextSeq = 0;
+    this.earliestDone = Infinity;
+    this.schedWakeAt = 0;
     this.openRow.fill(ROW_CLOSED);
     this.bankReadyAt.fill(0);
     this.bankLastCmd.fill(BankState.Closed);
@@ -197,25 +207,25 @@ export class Dram extends Module {
     const now = this.ctx.cycle;
     this.respond(now);
     this.accept();
-    if (this.used > this.inFlight) this.schedule(now);
+    if (this.used > this.inFlight && now >= this.schedWakeAt) this.schedule(now);
   }
 
   /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */
   private respond(now: number): void {
-    if (this.inFlight === 0) return;
+    if (now < this.earliestDone) return;
     const rsp = this.rsp;
     const q = this.qState.length;
-    while (true) {
+    for (;;) {
       let best = -1;
       for (let e = 0; e < q; e++) {
         if (this.qState[e] !== Q_ISSUED || this.qDoneAt[e]! > now) continue;
         if (best < 0 || this.qDoneAt[e]! < this.qDoneAt[best]! || (this.qDoneAt[e] === this.qDoneAt[best] && this.qSeq[e]! < this.qSeq[best]!)) best = e;
       }
-      if (best < 0) return;
+      if (best < 0) break;
       if (!rsp.canPush()) {
         this.rspStalls++;
         rsp.stall();
-        return;
+        break;
       }
       const s = rsp.push();
       rsp.col.id[s] = this.qId[best]!;
@@ -230,6 +240,9 @@ export class Dram extends Module {
       this.used--;
       this.inFlight--;
     }
+    let earliest = Infinity;
+    for (let e = 0; e < q; e++) if (this.qState[e] === Q_ISSUED && this.qDoneAt[e]! < earliest) earliest = this.qDoneAt[e]!;
+    this.earliestDone = earliest;
   }
 
   /** Move requests from the `req` channel into free queue entries. */
@@ -260,6 +273,7 @@ export class Dram extends Module {
       const d0 = e * LINE_BYTES;
       for (let i = 0; i < LINE_BYTES; i++) this.qData[d0 + i] = src[i0 + i]!;
       this.used++;
+      this.schedWakeAt = 0;
     }
   }
 
@@ -282,6 +296,7 @@ export class Dram extends Module {
     const t = this.timing;
     const colPick = this.colPick;
     colPick.fill(-1);
+    let wake = Infinity;
     for (let k = 0; k < nTouched; k++) {
       const b = touched[k]!;
       const e = headOf[b]!;
@@ -303,13 +318,19 @@ export class Dram extends Module {
       if (now >= this.bankReadyAt[b]! && this.openRow[b] === row) {
         const ch = Math.floor(b / this.params.banksPerChannel);
         const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
-        if (now + lat >= this.busFreeAt[ch]! && (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!)) colPick[ch] = e;
-      }
+        if (now + lat < this.busFreeAt[ch]!) wake = Math.min(wake, this.busFreeAt[ch]! - lat);
+        else if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
+      } else wake = Math.min(wake, this.bankReadyAt[b]!);
     }
     for (let ch = 0; ch < colPick.length; ch++) {
       const e = colPick[ch]!;
-      if (e >= 0) this.issueColumn(e, ch, now);
+      if (e >= 0) {
+        this.issueColumn(e, ch, now);
+        // The bank's next head and the channel's other candidates are looked at next cycle.
+        wake = now + 1;
+      }
     }
+    this.schedWakeAt = wake;
   }
 
   /** Column command: the data moves now (which orders same-line accesses); the answer leaves after the burst. */
@@ -329,6 +350,7 @@ export class Dram extends Module {
     this.bankReadyAt[b] = now + t.tBurst; // tCCD: next column command on this bank
     this.bankLastCmd[b] = BankState.Open;
     this.qDoneAt[e] = dataStart + t.tBurst;
+    if (this.qDoneAt[e]! < this.earliestDone) this.earliestDone = this.qDoneAt[e]!;
     this.qState[e] = Q_ISSUED;
     this.inFlight++;
   }

@@ -114,7 +114,7 @@ export const benches: Bench[] = [
   {
     figures: ['dram.randRead.GBps', 'dram.randRead.simMcyclesPerSec'],
     run(): Figures {
-      const r = randRead(30_000);
+      const r = randRead(Number(process.env.CXLFAB_BENCH_READS ?? 30_000));
       return {
         'dram.randRead.GBps': { value: r.gbps, unit: 'GB/s', note: `random 64 B MemRd over ${DDR5_4800.capacityBytes / 2 ** 30} GiB, controller queue ${REMOTE_MEMORY_CONTROLLER_DEFAULTS.queueDepth}` },
         'dram.randRead.simMcyclesPerSec': { value: r.cyclesPerSec / 1e6, unit: 'Mcycles/s', note: 'host speed, controller + arbiter + DRAM' },
