@@ -25,7 +25,7 @@ export interface GtkwaveResult {
   readonly output: string;
 }
 
-const BAD = [/parse error/i, /Unknown VCD identifier/i, /backtracking/i, /Duplicate IDs/i, /\$DUP/];
+const BAD = [/parse error/i, /Unknown VCD identifier/i, /backtracking/i, /Duplicate IDs/i, /^(?!CXLFAB_FAC ).*\$DUP/];
 
 let available: boolean | null = null;
 
@@ -48,6 +48,8 @@ function script(): string {
     tclPath,
     [
       'puts "CXLFAB_NUMFACS [gtkwave::getNumFacs]"',
+      // Duplicate names show up only here, renamed `$DUP<n>.top.x` (reference §2.3 item 7).
+      'for {set i 0} {$i < [gtkwave::getNumFacs]} {incr i} { puts "CXLFAB_FAC [gtkwave::getFacName $i]" }',
       'foreach s [gtkwave::getDisplayedSignals] { puts "CXLFAB_SIG $s" }',
       'puts "CXLFAB_DONE"',
       'gtkwave::/File/Quit',
@@ -79,6 +81,8 @@ export function gtkwaveCheck(vcdPath: string, gtkwPath?: string): GtkwaveResult 
   const facs = /CXLFAB_NUMFACS (\d+)/.exec(output);
   const facilities = facs ? Number(facs[1]) : 0;
   if (facilities === 0) throw new Error(`${where}: GTKWave found no facilities`);
+  const dup = output.split('\n').find((l) => l.startsWith('CXLFAB_FAC $DUP'));
+  if (dup !== undefined) throw new Error(`${where}: GTKWave renamed a duplicate name: '${dup.slice('CXLFAB_FAC '.length).trim()}'`);
   const displayed = output.split('\n').filter((l) => l.startsWith('CXLFAB_SIG ')).map((l) => l.slice('CXLFAB_SIG '.length).trim());
   if (gtkwPath !== undefined) {
     const wanted = gtkwTraceNames(readFileSync(gtkwPath, 'utf8'));
