@@ -34,6 +34,11 @@ export interface RemoteMemoryControllerParams {
   readonly pipelineNs: number;
   /** "Poison On Decode Error Enable": NXM read answers carry Poison=1 (reference/cxl-protocol.md §5.6). */
   readonly poisonOnDecodeError: boolean;
+  /**
+   * Size of the local DRAM behind the port, bytes: no export may reach past it (checked when
+   * ranges are added), so an address beyond it is always unclaimed and never reaches the DRAM.
+   */
+  readonly localBytes: number;
 }
 
 export const REMOTE_MEMORY_CONTROLLER_DEFAULTS: RemoteMemoryControllerParams = {
@@ -41,6 +46,7 @@ export const REMOTE_MEMORY_CONTROLLER_DEFAULTS: RemoteMemoryControllerParams = {
   queueDepth: 16,
   pipelineNs: 40,
   poisonOnDecodeError: true,
+  localBytes: 64 * 2 ** 30,
 };
 
 /** The channels a controller is wired to; none is owned by it. */
@@ -146,9 +152,11 @@ export class RemoteMemoryController extends Module {
     if (!(Number.isInteger(params.nodeId) && params.nodeId >= 0 && params.nodeId < 4096)) throw new ConfigError(`${this.path}.nodeId`, `must be an integer in [0, 4095], got ${params.nodeId}`);
     if (!(Number.isInteger(params.queueDepth) && params.queueDepth >= 1)) throw new ConfigError(`${this.path}.queueDepth`, `must be an integer ≥ 1, got ${params.queueDepth}`);
     if (!(Number.isFinite(params.pipelineNs) && params.pipelineNs >= 0)) throw new ConfigError(`${this.path}.pipelineNs`, `must be a finite number of ns ≥ 0, got ${params.pipelineNs}`);
+    if (!(Number.isInteger(params.localBytes) && params.localBytes > 0 && params.localBytes <= 2 ** 52)) throw new ConfigError(`${this.path}.localBytes`, `must be an integer in [1, 2^52], got ${params.localBytes}`);
+    if (exports && exports.localBytes > params.localBytes) throw new ConfigError(`${this.path}.exports`, `table allows ranges up to ${exports.localBytes} bytes, past localBytes ${params.localBytes}`);
     this.params = params;
     this.io = io;
-    this.exports = exports ?? new ExportTable(64, 2 ** 52, `${this.path}.exports`);
+    this.exports = exports ?? new ExportTable(64, params.localBytes, `${this.path}.exports`);
     this.pipelineCycles = nsToCycles(params.pipelineNs, { clockGHz: this.ctx.clockGHz });
     const q = params.queueDepth;
     this.eUsed = new Uint8Array(q);

@@ -68,7 +68,7 @@ function randRead(reads: number): { gbps: number; cyclesPerSec: number } {
   const mem = new DramSubsystem(top, 'mem', { dram: DDR5_4800, arbiter: { ports: 3, portDepth: 2, rspDepth: 4 } });
   const exports = new ExportTable(4, DDR5_4800.capacityBytes);
   exports.add({ spid: 1, base: 0, size: DDR5_4800.capacityBytes, perm: ExportPerm.Read });
-  new RemoteMemoryController(top, 'rmc', REMOTE_MEMORY_CONTROLLER_DEFAULTS, { ...link, dram: mem.port(1) }, exports);
+  new RemoteMemoryController(top, 'rmc', { ...REMOTE_MEMORY_CONTROLLER_DEFAULTS, localBytes: DDR5_4800.capacityBytes }, { ...link, dram: mem.port(1) }, exports);
   const sim = new Simulator(top);
   const rng = new Rng(12345);
   const lines = DDR5_4800.capacityBytes / LINE_BYTES;

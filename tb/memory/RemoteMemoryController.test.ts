@@ -34,7 +34,7 @@ function build(
   const ctrl = new RemoteMemoryController(
     top,
     'rmc',
-    { ...REMOTE_MEMORY_CONTROLLER_DEFAULTS, nodeId: NODE, ...opts.ctrl },
+    { ...REMOTE_MEMORY_CONTROLLER_DEFAULTS, nodeId: NODE, localBytes: dram.capacityBytes, ...opts.ctrl },
     { m2sReq: link.m2sReq, m2sRwd: link.m2sRwd, s2mNdr: link.s2mNdr, s2mDrs: link.s2mDrs, dram: mem.port(1) },
     table,
   );
@@ -191,6 +191,20 @@ describe('RemoteMemoryController: idle latency = sum of named stages', () => {
 });
 
 describe('RemoteMemoryController: bounded queue, credits, DevLoad', () => {
+  it('with one entry and both link channels flooded, reads and writes alternate (neither starves)', () => {
+    const b = build({ ctrl: { queueDepth: 1 }, linkDepth: 4 });
+    let nReq = 0;
+    let nRwd = 0;
+    const got: Answers = { ndr: [], drs: [] };
+    for (let c = 0; c < 3000; c++) {
+      while (b.link.m2sReq.canPush()) pushMemMsg(b.link.m2sReq, { opcode: M2SReqOp.MemRd, tag: nReq++, addr: 0, spid: REQUESTER });
+      while (b.link.m2sRwd.canPush()) pushMemMsg(b.link.m2sRwd, { opcode: M2SRwDOp.MemWr, tag: 1000 + nRwd++, addr: 64, spid: REQUESTER, data: pattern(1) });
+      collect(b, 1, got);
+    }
+    expect(got.drs.length).toBeGreaterThan(20);
+    expect(Math.abs(got.drs.length - got.ndr.length)).toBeLessThanOrEqual(1);
+  });
+
   it('takes messages off the link only when an entry is free; counts queue-full stalls', () => {
     const Q = 2;
     const b = build({ ctrl: { queueDepth: Q } });
