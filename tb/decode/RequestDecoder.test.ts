@@ -116,6 +116,31 @@ describe('RequestDecoder: hits, misses, grants', () => {
   });
 });
 
+describe('RequestDecoder: local DRAM through a page override', () => {
+  it('writes and reads of an overridden page go to the DRAM port at the override PA, with byte enables', () => {
+    const tb = buildDecoderBench({ config: CFG, dram: true, dramLatency: 2 });
+    const hpa = BASE + 6 * 4096;
+    tb.table.stageOverrideLocal(hpa, 0x40_0000, tb.sim.cycle);
+    tb.sim.step(1);
+    const full = bytes(7);
+    const part = bytes(8);
+    tb.host.queue.push(
+      { hostTag: 1, vm: 0, op: Op.Write, addr: hpa + 128, data: full },
+      { hostTag: 2, vm: 0, op: Op.WritePartial, addr: hpa + 128, beLo: 0, beHi: 0x0000_000f, data: part },
+      { hostTag: 3, vm: 0, op: Op.Read, addr: hpa + 128 },
+    );
+    withWaves('decode_local_override', tb.sim, () => tb.drain(3));
+    expect(tb.fabric.seen).toHaveLength(0);
+    expect(tb.dram!.seen.map((m) => m.pa)).toEqual([0x40_0080, 0x40_0080, 0x40_0080]);
+    const want = full.slice();
+    for (let k = 32; k < 36; k++) want[k] = part[k]!;
+    const rd = tb.host.answers.find((a) => a.hostTag === 3)!;
+    expect([rd.status, rd.route]).toEqual([HostStatus.Ok, HostRoute.Local]);
+    expect(rd.data).toEqual(want);
+    expect(tb.dec.localHits).toBe(3);
+  });
+});
+
 describe('RequestDecoder: back-pressure loses nothing', () => {
   it('a 2-tag pool holds back 12 reads: never more than 2 outstanding, all answered once with the right data', () => {
     const tb = buildDecoderBench({ config: CFG, tagPoolSize: 2, remoteLatency: 20 });
@@ -240,6 +265,16 @@ describe('RequestDecoder: isolation', () => {
           else {
             expect([a.status, a.route, a.poison]).toEqual([HostStatus.Nxm, HostRoute.Error, k.op === Op.Read ? 1 : 0]);
             if (k.op === Op.Read) expect(a.data.every((b) => b === 0xff)).toBe(true);
+          }
+        }
+        // Data: replay the granted commands in order against a golden memory of the target nodes.
+        const golden = new Map<string, Uint8Array>();
+        for (const k of granted) {
+          const key = `${k.expect.dpid}:${k.expect.dpa}`;
+          if (k.op === Op.Write) golden.set(key, k.data!);
+          else {
+            const want = golden.get(key) ?? Uint8Array.from({ length: LINE_BYTES }, (_, i) => initialByte(k.expect.dpid, k.expect.dpa, i));
+            expect(byTag.get(k.hostTag)!.data).toEqual(want);
           }
         }
         expect(tb.dec.hits).toBe(granted.length);
