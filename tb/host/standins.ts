@@ -33,6 +33,10 @@ export interface StandInParams {
   readonly acceptProbability?: number;
   readonly seed?: number;
   readonly depth?: number;
+  /** Fault injection (to prove the checkers can fail): the n-th answer (0-based) ... */
+  readonly corruptAnswer?: number; // ... has byte 0 of its data flipped (reads)
+  readonly dropAnswer?: number; // ... is never sent
+  readonly duplicateAnswer?: number; // ... is sent twice (device stand-in only)
 }
 
 export class FakeDram extends Module {
@@ -44,6 +48,7 @@ export class FakeDram extends Module {
   readonly log: Array<{ op: number; pa: number; cycle: number }> = [];
   private readonly ring: StageRing<'id' | 'op' | 'pa' | 'beLo' | 'beHi'>;
   private readonly rng: Rng;
+  private answers = 0;
 
   constructor(
     parent: Module,
@@ -66,6 +71,11 @@ export class FakeDram extends Module {
       this.ring.copyLineIn(s, this.req.bytes, k * LINE_BYTES);
     }
     const s = this.ring.readyHead(cycle);
+    if (s >= 0 && this.answers === this.p.dropAnswer) {
+      this.answers++;
+      this.ring.release();
+      return;
+    }
     if (s >= 0 && this.rsp.canPush()) {
       const c = this.ring.col;
       const o = this.rsp.push();
@@ -77,7 +87,9 @@ export class FakeDram extends Module {
       else {
         const line = this.mem.get(c.pa[s]!);
         for (let b = 0; b < LINE_BYTES; b++) this.rsp.bytes[o * LINE_BYTES + b] = line ? line[b]! : 0;
+        if (this.answers === this.p.corruptAnswer) this.rsp.bytes[o * LINE_BYTES]! ^= 0x01;
       }
+      this.answers++;
       this.ring.release();
     }
   }
@@ -91,6 +103,8 @@ export class FakeDecoder extends Module {
   readonly log: Array<{ op: number; hpa: number; src: number; cycle: number }> = [];
   private readonly ring: StageRing<'hostTag' | 'src' | 'vm' | 'op' | 'addr' | 'beLo' | 'beHi' | 'issueCycle'>;
   private readonly rng: Rng;
+  private answers = 0;
+  private repeat = false;
 
   constructor(
     parent: Module,
@@ -132,6 +146,11 @@ export class FakeDecoder extends Module {
         const line = this.mem.get(c.addr[s]!);
         for (let b = 0; b < LINE_BYTES; b++) this.hostOut.bytes[o * LINE_BYTES + b] = line ? line[b]! : 0;
       }
+      if (this.answers === this.p.duplicateAnswer && !this.repeat) {
+        this.repeat = true; // answer the same entry again next cycle
+        return;
+      }
+      this.answers++;
       this.ring.release();
     }
   }

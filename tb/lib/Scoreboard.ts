@@ -62,9 +62,12 @@ export class Scoreboard implements VcpuObserver {
     return this;
   }
 
-  private error(msg: string): void {
+  /** Record an error; when throwing from inside a port's callback, throw as that port (names cycle and path). */
+  private error(msg: string, port?: VcpuPort): void {
     this.errors.push(msg);
-    if (this.throwOnError) throw new Error(`scoreboard: ${msg}`);
+    if (!this.throwOnError) return;
+    if (port && typeof port.fail === 'function') port.fail(`scoreboard: ${msg}`);
+    throw new Error(`scoreboard: ${msg}`);
   }
 
   private table(port: VcpuPort): Map<number, Outstanding> {
@@ -78,7 +81,7 @@ export class Scoreboard implements VcpuObserver {
 
   onIssue(port: VcpuPort, seq: number, cmd: VcpuCommand, cycle: number): void {
     const t = this.table(port);
-    if (t.has(seq)) this.error(`${port.path}: sequence number ${seq} issued twice`);
+    if (t.has(seq)) this.error(`${port.path}: sequence number ${seq} issued twice`, port);
     const expected = this.opts.expect(port.vm, cmd.vmAddr);
     let write: WriteRecord | null = null;
     if (cmd.op !== HostOp.Read && expected === 'ok') {
@@ -107,28 +110,28 @@ export class Scoreboard implements VcpuObserver {
     const o = t.get(seq);
     const what = `${port.path} #${seq}`;
     if (!o) {
-      this.error(`${what}: answer with no outstanding command (duplicate or invented answer) at cycle ${cycle}`);
+      this.error(`${what}: answer with no outstanding command (duplicate or invented answer) at cycle ${cycle}`, port);
       return;
     }
     t.delete(seq);
-    if (o.op !== op || o.vmAddr !== vmAddr) this.error(`${what}: answer is for op ${op} at 0x${vmAddr.toString(16)}, the command was op ${o.op} at 0x${o.vmAddr.toString(16)}`);
+    if (o.op !== op || o.vmAddr !== vmAddr) this.error(`${what}: answer is for op ${op} at 0x${vmAddr.toString(16)}, the command was op ${o.op} at 0x${o.vmAddr.toString(16)}`, port);
     const wantStatus = o.expected === 'ok' ? HostStatus.Ok : o.expected === 'nxm' ? HostStatus.Nxm : HostStatus.PageFault;
-    if (status !== wantStatus) this.error(`${what}: VM ${o.vm} 0x${o.vmAddr.toString(16)} answered status ${status}, expected ${wantStatus} (${o.expected})`);
+    if (status !== wantStatus) this.error(`${what}: VM ${o.vm} 0x${o.vmAddr.toString(16)} answered status ${status}, expected ${wantStatus} (${o.expected})`, port);
     const bound = this.opts.latencyBound?.(op, route, o.vm);
-    if (bound !== undefined && cycle - o.issue > bound) this.error(`${what}: answered after ${cycle - o.issue} cycles, bound ${bound}`);
+    if (bound !== undefined && cycle - o.issue > bound) this.error(`${what}: answered after ${cycle - o.issue} cycles, bound ${bound}`, port);
     if (op === HostOp.Read) {
       if (status === HostStatus.Nxm) {
-        if (poison !== 1) this.error(`${what}: Nxm read answer without poison`);
+        if (poison !== 1) this.error(`${what}: Nxm read answer without poison`, port);
         for (let b = 0; b < 64; b++) {
           if (data[dataOff + b] !== 0xff) {
-            this.error(`${what}: Nxm read answer byte ${b} is 0x${data[dataOff + b]!.toString(16)}, must be all ones (isolation)`);
+            this.error(`${what}: Nxm read answer byte ${b} is 0x${data[dataOff + b]!.toString(16)}, must be all ones (isolation)`, port);
             break;
           }
         }
       } else if (status === HostStatus.Ok && o.expected === 'ok') {
-        if (poison !== 0) this.error(`${what}: Ok read answer is poisoned`);
+        if (poison !== 0) this.error(`${what}: Ok read answer is poisoned`, port);
         const bad = this.golden.checkRead(o.vm, o.vmAddr, o.issue, cycle, data, dataOff);
-        if (bad) this.error(`${what}: ${bad}`);
+        if (bad) this.error(`${what}: ${bad}`, port);
         this.readsChecked++;
       }
     } else if (o.write) {
