@@ -74,6 +74,7 @@ export class VcdTracer implements CycleObserver {
   /** Added to cycle * period: grows when a reset restarts the cycle count. */
   private timeBase = 0;
   private lastTime = -1;
+  private fallPending = false;
   private attached = true;
 
   constructor(
@@ -86,8 +87,19 @@ export class VcdTracer implements CycleObserver {
     this.periodPs = periodPs({ clockGHz: sim.clockGHz });
     if (!(this.periodPs >= 1)) throw new RangeError(`clock of ${sim.clockGHz} GHz has a period below 1 ps: cannot trace at 1 ps`);
     this.halfPs = Math.floor(this.periodPs / 2);
-    const globs = (opts.trace ?? ['*']).map(globToRegExp);
-    const wanted = (path: string): boolean => globs.some((g) => g.test(path));
+    const patterns = opts.trace ?? ['*'];
+    const globs = patterns.map(globToRegExp);
+    const used = new Uint8Array(globs.length);
+    const wanted = (path: string): boolean => {
+      let hit = false;
+      for (let g = 0; g < globs.length; g++) {
+        if (globs[g]!.test(path)) {
+          used[g] = 1;
+          hit = true;
+        }
+      }
+      return hit;
+    };
     const top = sim.top;
     const taken = (n: string) => top.regs.some((r) => r.name === n) || top.channels.some((c) => c.name === n || c.name === n.replace(/_(count|push|pop)$/, '')) || top.probes.some((p) => p.name === n) || top.wideProbes.some((p) => p.name === n) || top.children.some((c) => c.name === n);
     let clk = 'clk';
@@ -127,6 +139,9 @@ export class VcdTracer implements CycleObserver {
         wideVar.push(this.addVar(m.path, scope, p.name, 'wire', p.widthBits, path));
       }
     }
+    // A glob that selects nothing is almost always a typo: say so instead of tracing only clk.
+    const unused = patterns.filter((_, g) => used[g] === 0);
+    if (unused.length > 0) throw new RangeError(`trace: ${unused.map((p) => `'${p}'`).join(', ')} match(es) no signal of ${top.path} (signals are paths like ${sim.regs[0]?.path ?? `${top.path}.<name>`})`);
     this.regVar = Int32Array.from(regVar);
     this.chanVar = Int32Array.from(chanVar);
     this.probeVar = Int32Array.from(probeVar);
@@ -144,15 +159,20 @@ export class VcdTracer implements CycleObserver {
   sample(cycle: number): void {
     if (!this.attached) return;
     const w = this.writer;
-    if (cycle <= this.lastCycle) {
-      // A reset restarted the cycle count: continue VCD time one period after the last sample.
-      this.timeBase = this.lastTime - this.halfPs + this.periodPs - cycle * this.periodPs;
-    }
     const first = this.lastCycle < 0;
-    this.lastCycle = cycle;
+    if (!first && cycle < this.lastCycle) {
+      // A reset restarted the cycle count: continue VCD time one period after the last sample.
+      this.timeBase = this.lastTime + this.periodPs - cycle * this.periodPs;
+    }
     const t = this.timeBase + cycle * this.periodPs;
-    // Attached mid-run (t > 0): the first sample becomes the initial values shown from #0.
-    if (!first) w.setTime(t);
+    // The same cycle again (a reset right after attaching): re-sample at the same time.
+    if (t !== this.lastTime) {
+      this.writeFall();
+      // Attached mid-run (t > 0): the first sample becomes the initial values shown from #0.
+      if (!first) w.setTime(t);
+    }
+    this.lastCycle = cycle;
+    this.lastTime = t;
     w.changeNumber(this.clkVar, 1);
     const regs = this.regs;
     const regVar = this.regVar;
@@ -175,18 +195,24 @@ export class VcdTracer implements CycleObserver {
       const p = wides[i]!;
       w.changeBytes(wideVar[i]!, p.bytes, p.offset);
     }
-    if (first) w.setTime(t);
-    if (this.halfPs > 0) {
-      w.setTime(t + this.halfPs);
-      w.changeNumber(this.clkVar, 0);
-      this.lastTime = t + this.halfPs;
-    } else {
-      this.lastTime = t;
-    }
+    this.fallPending = true;
+  }
+
+  /**
+   * The clock's falling edge half a period after the last sample. Written lazily (at the next
+   * sample, flush or close) so that a reset right after a sample can re-sample the same time.
+   */
+  private writeFall(): void {
+    if (!this.fallPending) return;
+    this.fallPending = false;
+    if (this.halfPs === 0) return;
+    this.writer.setTime(this.lastTime + this.halfPs);
+    this.writer.changeNumber(this.clkVar, 0);
   }
 
   /** Write out what is buffered (called by the simulator when a SimulationError stops the run). */
   flush(): void {
+    if (this.attached) this.writeFall();
     this.writer.flush();
   }
 
@@ -197,6 +223,7 @@ export class VcdTracer implements CycleObserver {
     this.sim.detach(this);
     for (const r of this.regs) r.traceIndex = -1;
     for (const c of this.chans) c.traceIndex = -1;
+    this.writeFall();
     this.writer.close();
     this.onClose?.(this);
   }

@@ -110,6 +110,7 @@ describe('VcdTracer', () => {
     expect(globToRegExp('top.*.n').test('top.grp.b.n')).toBe(true);
     expect(globToRegExp('top.a').test('top.ab')).toBe(false);
     const { d } = traced(new Simulator(new Top()), () => {}, ['top.grp.*', 'top.a.q']);
+    expect(() => traced(new Simulator(new Top()), () => {}, ['top.a.*', 'top.nope*'])).toThrow(/trace: 'top.nope\*' match\(es\) no signal of top/);
     expect(d.vars.map((v) => v.path)).toEqual(['top.clk', 'top.a.q_count', 'top.a.q_push', 'top.a.q_pop', 'top.grp.b.n', 'top.grp.b.q_count', 'top.grp.b.q_push', 'top.grp.b.q_pop', 'top.grp.b.twice', 'top.grp.b.line']);
   });
 
@@ -125,6 +126,17 @@ describe('VcdTracer', () => {
     expect(valueAt(d, 'top.a.n', 4000)).toBe(bin(0, 8));
     expect(valueAt(d, 'top.a.n', 6000)).toBe(bin(2, 8));
     expect(d.endTime).toBe(6500);
+  });
+
+  it('a reset right after attaching re-samples time 0 (times stay cycle × period)', () => {
+    const sim = new Simulator(new Top(1));
+    const { d } = traced(sim, () => {
+      sim.reset();
+      sim.step(3);
+    });
+    expect(valueAt(d, 'top.a.n', 3000)).toBe(bin(3, 8));
+    expect(valueAt(d, 'top.a.n', 2999)).toBe(bin(2, 8));
+    expect(d.endTime).toBe(3500);
   });
 
   it('attached mid-run, the first sample is the initial value and times stay cycle × period', () => {
