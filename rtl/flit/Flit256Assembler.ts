@@ -15,6 +15,8 @@ const G_BYTES = 16;
 const MAX_ADDS = 48;
 const RING_SLOTS = 64;
 /** Header placement preference: messages without data first, so data never pushes them out of the flit. */
+/** First slot of group D. */
+const D_FIRST_SLOT = 12;
 const PRIORITY: readonly number[] = [S2MNDR, M2SReq, S2MDRS, M2SRwD];
 
 /**
@@ -180,6 +182,21 @@ export class Flit256Assembler implements FlitAssembler {
     this.ringCount--;
   }
 
+  /**
+   * How many of `k` DRS headers to put in slot s. The DA group window spans flits, so a DRS slot in
+   * group D (slots 12-14) takes the next flit's H slot's DRS room; taking fewer headers here so that
+   * the next header slot (after this slot's data) falls outside group D avoids that. At saturation
+   * this raises reads from 10 lines per 3 flits (83.3 %) to the best any packing achieves under the
+   * group limits, 27 lines per 8 flits (84.4 %) (tb/flit/efficiency.ts). Never returns less than 1.
+   */
+  private steerDrs(s: number, k: number, owed: number): number {
+    for (let n = k; n >= 1; n--) {
+      const next = s + 1 + owed + n * LINE_SLOTS;
+      if (next < D_FIRST_SLOT || next >= F256_SLOTS) return n;
+    }
+    return k;
+  }
+
   /** Place this.counts into the 15 slots; true if all fit. grp[g*4+c] = headers of class c in group g. */
   private layout(): boolean {
     const L = this.left;
@@ -210,6 +227,7 @@ export class Flit256Assembler implements FlitAssembler {
         let k = cap < L[c]! ? cap : L[c]!;
         if (room < k) k = room;
         if (k <= 0) continue;
+        if (c === S2MDRS) k = this.steerDrs(s, k, owed);
         this.fmt[s] = SLOTFMT256[c]!;
         this.slotCls[s] = c;
         this.slotN[s] = k;
