@@ -8,8 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
  *   (cocotb's scheme), so running one test alone reproduces it.
  * - CXLFAB_RUNS: runs of a standard property (default 100). Heavier properties declare a smaller
  *   base count and are scaled by CXLFAB_RUNS / 100, so `npm run fuzz` raises all of them at once.
- * - CXLFAB_WAVES: fail (default) = write waves only for a shrunk counterexample; all = also every
- *   directed testbench's waves; off = never.
+ * - CXLFAB_WAVES: fail (default) = directed testbenches write their waves, and a property writes
+ *   waves only for its shrunk counterexample; all = a passing property also writes the waves of its
+ *   first generated case; off = no waves at all.
  * - CXLFAB_REPLAY: path of a `waves/<test>.replay.json` written by a failure: that property re-runs
  *   exactly the failing case (seed, path, replayPath); other properties run as usual.
  * - CXLFAB_PROPERTY_SECONDS: wall-clock budget per property (default: none). `npm run fuzz` sets it

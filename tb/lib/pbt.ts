@@ -80,16 +80,25 @@ function onFailure<Ts>(name: string, details: fc.RunDetails<Ts>, opts: PropertyO
   throw new Error(lines.join('\n'));
 }
 
+/** CXLFAB_WAVES=all: a passing property also leaves the waves of its first generated case. */
+function tracePassingCase<Ts>(name: string, property: fc.IRawProperty<Ts>, opts: PropertyOptions<Ts>): void {
+  if (env.waves !== 'all' || !opts.rerunTraced) return;
+  const [first] = fc.sample(property, { seed: propertySeed(name), numRuns: 1 });
+  if (first !== undefined) opts.rerunTraced(first, `waves/${name}`);
+}
+
 /** Run a synchronous property; throws a report on failure. */
 export function checkProperty<Ts>(name: string, property: fc.IProperty<Ts>, opts: PropertyOptions<Ts> = {}): void {
   const details = fc.check(property, params(name, opts));
   if (details.failed) onFailure(name, details, opts);
+  tracePassingCase(name, property, opts);
 }
 
 /** Run an asynchronous property; rejects with a report on failure. */
 export async function checkAsyncProperty<Ts>(name: string, property: fc.IAsyncProperty<Ts>, opts: PropertyOptions<Ts> = {}): Promise<void> {
   const details = await fc.check(property, params(name, opts));
   if (details.failed) onFailure(name, details, opts);
+  tracePassingCase(name, property, opts);
 }
 
 /** fc.commands with the replayPath of a CXLFAB_REPLAY file for this property, if any. */
