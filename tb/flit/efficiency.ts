@@ -33,7 +33,7 @@ import { buildPair, type MsgRec } from './harness.ts';
  *   27 × 64 / (8 × 256) = 84.4 %, e.g. the cycle (H count / G header slot position): 2+3@9,
  *   2, 2+3@10, 2, 2+3@11, 2, 1+3@8, 2 (each flit otherwise data). tb/flit/efficiency.test.ts
  *   recomputes this optimum from the rules by an independent search (Karp's algorithm).
- */ */
+ */
 export const ANALYTIC = {
   flit68: { read: (8 * 64) / (9 * F68_BYTES), write: (4 * 64) / (5 * F68_BYTES) },
   flit256: { read: (27 * 64) / (8 * F256_BYTES), write: (3 * 64) / F256_BYTES },
