@@ -4,7 +4,7 @@ import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
 import { StageRing } from './StageRing.ts';
 import { VcpuCommand, type VcpuCommandSource } from './VcpuCommand.ts';
-import { NOT_MAPPED, type VmPageTable } from './VmPageTable.ts';
+import type { VmPageTable } from './VmPageTable.ts';
 
 /** Latency classes a vCPU port keeps a histogram for. */
 export const LatencyClass = { LocalRead: 0, RemoteRead: 1, LocalWrite: 2, RemoteWrite: 3, Error: 4 } as const;
@@ -100,6 +100,8 @@ export class VcpuPort extends Module {
 
   private readonly pageTable: VmPageTable;
   private readonly ptStage: StageRing<(typeof PT_FIELDS)[number]>;
+  /** Result slot of the page-table lookup (see VmPageTable.lookupInto). */
+  private readonly hpaOut = new Float64Array(1);
   /** The command offered by the source and not yet issued. */
   private readonly cmd = new VcpuCommand();
   private cmdValid = false;
@@ -229,8 +231,7 @@ export class VcpuPort extends Module {
     const s = this.ptStage.readyHead(cycle);
     if (s < 0) return;
     const c = this.ptStage.col;
-    const hpa = this.pageTable.lookup(c.vmAddr[s]!);
-    if (hpa === NOT_MAPPED) {
+    if (!this.pageTable.lookupInto(c.vmAddr[s]!, this.hpaOut, 0)) {
       // faultRsp has one slot per tag, so it always has room.
       const o = this.faultRsp.push();
       const r = this.faultRsp.col;
@@ -252,11 +253,11 @@ export class VcpuPort extends Module {
     }
     const o = this.req.push();
     const q = this.req.col;
+    q.addr[o] = this.hpaOut[0]!;
     q.hostTag[o] = c.hostTag[s]!;
     q.src[o] = this.portIndex;
     q.vm[o] = this.vm;
     q.op[o] = c.op[s]!;
-    q.addr[o] = hpa;
     q.beLo[o] = c.beLo[s]!;
     q.beHi[o] = c.beHi[s]!;
     q.issueCycle[o] = c.issueCycle[s]!;

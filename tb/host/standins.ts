@@ -15,6 +15,9 @@ import { Module, Rng, SimContext, Simulator } from '../../src/sim/index.ts';
  * cycle a is answered visibly in cycle a + L (when not back-pressured).
  */
 
+const DRAM_FIELDS = ['id', 'op', 'pa', 'beLo', 'beHi'] as const;
+const DEC_FIELDS = ['hostTag', 'src', 'vm', 'op', 'addr', 'beLo', 'beHi', 'issueCycle'] as const;
+
 function applyWrite(mem: Map<number, Uint8Array>, key: number, src: Uint8Array, off: number, beLo: number, beHi: number): void {
   let line = mem.get(key);
   if (!line) {
@@ -33,6 +36,8 @@ export interface StandInParams {
   readonly acceptProbability?: number;
   readonly seed?: number;
   readonly depth?: number;
+  /** Keep the access log (default true; benches turn it off so the stand-ins allocate nothing per cycle). */
+  readonly log?: boolean;
   /** Fault injection (to prove the checkers can fail): the n-th answer (0-based) ... */
   readonly corruptAnswer?: number; // ... has byte 0 of its data flipped (reads)
   readonly dropAnswer?: number; // ... is never sent
@@ -67,7 +72,7 @@ export class FakeDram extends Module {
     if (this.req.valid() && this.ring.canAccept() && ((this.p.acceptProbability ?? 1) >= 1 || this.rng.nextFloat() < this.p.acceptProbability!)) {
       const k = this.req.pop();
       const s = this.ring.accept(cycle + this.p.latencyCycles - 1);
-      for (const f of ['id', 'op', 'pa', 'beLo', 'beHi'] as const) this.ring.col[f][s] = this.req.col[f][k]!;
+      for (const f of DRAM_FIELDS) this.ring.col[f][s] = this.req.col[f][k]!;
       this.ring.copyLineIn(s, this.req.bytes, k * LINE_BYTES);
     }
     const s = this.ring.readyHead(cycle);
@@ -82,7 +87,7 @@ export class FakeDram extends Module {
       this.rsp.col.id[o] = c.id[s]!;
       this.rsp.col.op[o] = c.op[s]!;
       this.rsp.col.pa[o] = c.pa[s]!;
-      this.log.push({ op: c.op[s]!, pa: c.pa[s]!, cycle });
+      if (this.p.log !== false) this.log.push({ op: c.op[s]!, pa: c.pa[s]!, cycle });
       if (c.op[s] === DramOp.Write) applyWrite(this.mem, c.pa[s]!, this.ring.bytes, s * LINE_BYTES, c.beLo[s]!, c.beHi[s]!);
       else {
         const line = this.mem.get(c.pa[s]!);
@@ -123,7 +128,7 @@ export class FakeDecoder extends Module {
     if (this.hostIn.valid() && this.ring.canAccept() && ((this.p.acceptProbability ?? 1) >= 1 || this.rng.nextFloat() < this.p.acceptProbability!)) {
       const k = this.hostIn.pop();
       const s = this.ring.accept(cycle + this.p.latencyCycles - 1);
-      for (const f of ['hostTag', 'src', 'vm', 'op', 'addr', 'beLo', 'beHi', 'issueCycle'] as const) this.ring.col[f][s] = this.hostIn.col[f][k]!;
+      for (const f of DEC_FIELDS) this.ring.col[f][s] = this.hostIn.col[f][k]!;
       this.ring.copyLineIn(s, this.hostIn.bytes, k * LINE_BYTES);
     }
     const s = this.ring.readyHead(cycle);
@@ -140,7 +145,7 @@ export class FakeDecoder extends Module {
       r.poison[o] = 0;
       r.route[o] = HostRoute.Remote;
       r.issueCycle[o] = c.issueCycle[s]!;
-      this.log.push({ op: c.op[s]!, hpa: c.addr[s]!, src: c.src[s]!, cycle });
+      if (this.p.log !== false) this.log.push({ op: c.op[s]!, hpa: c.addr[s]!, src: c.src[s]!, cycle });
       if (c.op[s] !== HostOp.Read) applyWrite(this.mem, c.addr[s]!, this.ring.bytes, s * LINE_BYTES, c.beLo[s]!, c.beHi[s]!);
       else {
         const line = this.mem.get(c.addr[s]!);
