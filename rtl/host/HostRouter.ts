@@ -61,6 +61,8 @@ export class HostRouter extends Module {
   routedLocal = 0;
   routedRemote = 0;
   routedError = 0;
+  /** Cycles a local command waited because every DRAM id was in use (maxLocalOutstanding). */
+  dramIdStallCycles = 0;
   readonly acceptedFrom: Float64Array;
 
   private readonly reqStage: StageRing<(typeof HOST_REQ_FIELDS)[number]>;
@@ -135,6 +137,7 @@ export class HostRouter extends Module {
     this.routedLocal = 0;
     this.routedRemote = 0;
     this.routedError = 0;
+    this.dramIdStallCycles = 0;
     this.acceptedFrom.fill(0);
   }
 
@@ -194,7 +197,11 @@ export class HostRouter extends Module {
     const route = this.classify(hpa);
     if (route === HostRoute.Local) {
       const out = this.ports.dramReq;
-      if (this.freeCount === 0 || !out.canPush()) {
+      if (this.freeCount === 0) {
+        this.dramIdStallCycles++;
+        return;
+      }
+      if (!out.canPush()) {
         out.stall();
         return;
       }

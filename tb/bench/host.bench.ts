@@ -1,3 +1,4 @@
+import { Session } from 'node:inspector/promises';
 import { TrafficGenerator, TrafficPattern } from '../../rtl/host/TrafficGenerator.ts';
 import { PAGE_BYTES } from '../../rtl/host/VmPageTable.ts';
 import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
@@ -12,8 +13,8 @@ import { medianOf, timeIt, type Bench } from './bench.ts';
  */
 const CYCLES = 100_000;
 
-function nodeRun(): { seconds: number; commands: number } {
-  const b = buildNode({
+function node() {
+  return buildNode({
     ports: [0, 1, 2, 3].map((i) => ({
       vm: i % 2,
       maxOutstanding: 16,
@@ -30,13 +31,54 @@ function nodeRun(): { seconds: number; commands: number } {
     dram: { latencyCycles: 80, depth: 8, log: false },
     dev: { latencyCycles: 300, depth: 8, log: false },
   });
+}
+
+function nodeRun(): { seconds: number; commands: number } {
+  const b = node();
   b.sim.step(1000); // warm up to steady state
   const before = b.ports.reduce((a, p) => a + p.completed, 0);
   const seconds = timeIt(() => b.sim.step(CYCLES));
   return { seconds, commands: b.ports.reduce((a, p) => a + p.completed, 0) - before };
 }
 
+interface SampleNode {
+  selfSize: number;
+  callFrame: { url: string };
+  children: SampleNode[];
+}
+
+/**
+ * Bytes allocated by rtl/ code per 1000 simulated cycles, from V8's sampling heap profiler
+ * (64-byte sampling interval, objects later collected included). Target 0: per-cycle code
+ * allocates nothing (design.md §3).
+ */
+async function rtlBytesPerKCycles(): Promise<number> {
+  const b = node();
+  b.sim.step(20_000);
+  const s = new Session();
+  s.connect();
+  await s.post('HeapProfiler.enable');
+  await s.post('HeapProfiler.startSampling', { samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  const cycles = 50_000;
+  b.sim.step(cycles);
+  const { profile } = await s.post('HeapProfiler.stopSampling');
+  s.disconnect();
+  let bytes = 0;
+  const walk = (n: SampleNode): void => {
+    if (n.callFrame.url.includes('/rtl/')) bytes += n.selfSize;
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head as unknown as SampleNode);
+  return (bytes / cycles) * 1000;
+}
+
 export const benches: Bench[] = [
+  {
+    figures: ['host.rtlBytesPerKCycles'],
+    async run() {
+      return { 'host.rtlBytesPerKCycles': { value: Math.round(await rtlBytesPerKCycles()), unit: 'B/1000 cycles', note: 'target 0 (sampled)' } };
+    },
+  },
   {
     figures: ['host.nodeCyclesPerSecond', 'host.commandsPerSecond'],
     run() {

@@ -217,6 +217,7 @@ describe('HostRouter + vCPU ports: no loss under back-pressure, checked by the s
     expect(fixed.sb.readsChecked).toBeGreaterThan(100);
     expect(fixed.b.dram.req.fullStalls + fixed.b.dev.hostIn.fullStalls).toBeGreaterThan(50);
     expect(fixed.b.ports.reduce((a, p) => a + p.rsp.fullStalls, 0)).toBeGreaterThan(0);
+    expect(fixed.b.router.dramIdStallCycles).toBeGreaterThan(0); // maxLocalOutstanding = 4 binds too
     checkProperty('host_router_no_loss_backpressure', fc.property(arb, (c) => {
       runNoLoss(c);
     }), {
