@@ -1,5 +1,5 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
-import { Rng } from '../../src/sim/index.ts';
+import { ConfigError, Rng } from '../../src/sim/index.ts';
 import { HostOp } from './HostMsg.ts';
 import type { VcpuCommand, VcpuCommandSource } from './VcpuCommand.ts';
 
@@ -83,10 +83,10 @@ export class TrafficGenerator implements VcpuCommandSource {
   offered = 0;
   answered = 0;
 
-  constructor(params: TrafficGeneratorParams) {
-    const where = 'TrafficGenerator';
+  /** `where` names this generator in errors (a config path such as `nodes[0].vcpus[1].traffic`). */
+  constructor(params: TrafficGeneratorParams, where = 'trafficGenerator') {
     const need = (ok: boolean, what: string): void => {
-      if (!ok) throw new RangeError(`${where}: ${what}`);
+      if (!ok) throw new ConfigError(where, what);
     };
     need(Number.isInteger(params.seed), `seed must be an integer, got ${params.seed}`);
     need(params.pattern >= 0 && params.pattern <= 3 && Number.isInteger(params.pattern), `pattern must be a TrafficPattern, got ${params.pattern}`);

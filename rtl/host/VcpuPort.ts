@@ -1,5 +1,5 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
-import { Module } from '../../src/sim/index.ts';
+import { ConfigError, Module } from '../../src/sim/index.ts';
 import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
 import { StageRing } from './StageRing.ts';
@@ -117,7 +117,7 @@ export class VcpuPort extends Module {
   constructor(parent: Module, name: string, params: VcpuPortParams, pageTable: VmPageTable, source?: VcpuCommandSource) {
     super(parent, name);
     const int = (what: string, v: number, min: number): number => {
-      if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`${this.path}: ${what} must be an integer ≥ ${min}, got ${v}`);
+      if (!(Number.isInteger(v) && v >= min)) throw new ConfigError(`${this.path}.${what}`, `must be an integer ≥ ${min}, got ${v}`);
       return v;
     };
     this.vm = int('vm', params.vm, 0);
@@ -125,7 +125,7 @@ export class VcpuPort extends Module {
     this.maxOutstanding = int('maxOutstanding', params.maxOutstanding, 1);
     this.pageTableLatencyCycles = int('pageTableLatencyCycles', params.pageTableLatencyCycles, 1);
     this.orderSameLine = params.orderSameLine ?? true;
-    if (pageTable.vm !== this.vm) throw new RangeError(`${this.path}: page table ${pageTable.path} is VM ${pageTable.vm}'s, this port is VM ${this.vm}'s`);
+    if (pageTable.vm !== this.vm) throw new ConfigError(`${this.path}.vm`, `the page table ${pageTable.path} is VM ${pageTable.vm}'s, this port is VM ${this.vm}'s`);
     this.pageTable = pageTable;
     this.req = hostReqChannel(this, 'req', int('reqDepth', params.reqDepth ?? 2, 1));
     this.rsp = hostRspChannel(this, 'rsp', int('rspDepth', params.rspDepth ?? 2, 1));

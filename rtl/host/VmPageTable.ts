@@ -1,4 +1,4 @@
-import { Module } from '../../src/sim/index.ts';
+import { ConfigError, Module } from '../../src/sim/index.ts';
 
 /**
  * Page size of the VM page tables: the 4 KiB base page of x86-64 and AArch64 (4K granule).
@@ -49,9 +49,9 @@ export class VmPageTable extends Module {
 
   constructor(parent: Module, name: string, params: VmPageTableParams) {
     super(parent, name);
-    if (!(Number.isInteger(params.vm) && params.vm >= 0)) throw new RangeError(`${this.path}: vm must be an integer ≥ 0, got ${params.vm}`);
+    if (!(Number.isInteger(params.vm) && params.vm >= 0)) throw new ConfigError(`${this.path}.vm`, `must be an integer ≥ 0, got ${params.vm}`);
     const maxStaged = params.maxStagedRemaps ?? 64;
-    if (!(Number.isInteger(maxStaged) && maxStaged >= 1)) throw new RangeError(`${this.path}: maxStagedRemaps must be an integer ≥ 1, got ${maxStaged}`);
+    if (!(Number.isInteger(maxStaged) && maxStaged >= 1)) throw new ConfigError(`${this.path}.maxStagedRemaps`, `must be an integer ≥ 1, got ${maxStaged}`);
     this.vm = params.vm;
     this.maxStagedRemaps = maxStaged;
     this.stagedVmPage = new Float64Array(maxStaged);
@@ -73,12 +73,12 @@ export class VmPageTable extends Module {
   map(vmAddr: number, hpa: number, pages = 1): void {
     this.checkAligned('vmAddr', vmAddr);
     this.checkAligned('hpa', hpa);
-    if (!(Number.isInteger(pages) && pages >= 1)) throw new RangeError(`${this.path}: pages must be an integer ≥ 1, got ${pages}`);
+    if (!(Number.isInteger(pages) && pages >= 1)) throw new ConfigError(`${this.path}.pages`, `must be an integer ≥ 1, got ${pages}`);
     const v0 = vmAddr / PAGE_BYTES;
     const h0 = hpa / PAGE_BYTES;
     for (let i = 0; i < pages; i++) {
       if (this.pages.has(v0 + i)) {
-        throw new RangeError(`${this.path}: VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is already mapped (unmap or remap it instead)`);
+        throw new ConfigError(this.path, `VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is already mapped (unmap or remap it instead)`);
       }
     }
     for (let i = 0; i < pages; i++) this.pages.set(v0 + i, h0 + i);
@@ -94,7 +94,7 @@ export class VmPageTable extends Module {
     this.checkAligned('vmAddr', vmAddr);
     const v0 = vmAddr / PAGE_BYTES;
     for (let i = 0; i < pages; i++) {
-      if (!this.pages.has(v0 + i)) throw new RangeError(`${this.path}: VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is not mapped`);
+      if (!this.pages.has(v0 + i)) throw new ConfigError(this.path, `VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is not mapped`);
     }
     for (let i = 0; i < pages; i++) this.pages.delete(v0 + i);
   }
@@ -184,7 +184,7 @@ export class VmPageTable extends Module {
 
   private checkAligned(what: string, addr: number): void {
     if (!(Number.isInteger(addr) && addr >= 0 && addr % PAGE_BYTES === 0 && addr < 2 ** 52)) {
-      throw new RangeError(`${this.path}: ${what} 0x${Number.isFinite(addr) ? addr.toString(16) : addr} must be a ${PAGE_BYTES}-byte aligned address below 2^52`);
+      throw new ConfigError(`${this.path}.${what}`, `0x${Number.isFinite(addr) ? addr.toString(16) : addr} must be a ${PAGE_BYTES}-byte aligned address below 2^52`);
     }
   }
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HostOp, HostStatus } from '../../rtl/host/HostMsg.ts';
 import { TrafficGenerator, TrafficPattern, type TrafficGeneratorParams } from '../../rtl/host/TrafficGenerator.ts';
 import { VcpuCommand } from '../../rtl/host/VcpuCommand.ts';
+import { ConfigError } from '../../src/sim/index.ts';
 import { checkProperty } from '../lib/pbt.ts';
 import { buildNode } from './standins.ts';
 
@@ -177,9 +178,11 @@ describe('TrafficGenerator', () => {
   });
 
   it('rejects bad parameters naming the rule', () => {
-    expect(() => new TrafficGenerator(base({ rate: 1.5 }))).toThrow(/rate must be in \(0, 1\]/);
+    expect(() => new TrafficGenerator(base({ rate: 1.5 }))).toThrow(/trafficGenerator: rate must be in \(0, 1\]/);
     expect(() => new TrafficGenerator({ ...base({}), closedLoopOutstanding: 2 })).toThrow(/exactly one of rate/);
     expect(() => new TrafficGenerator(base({ bytes: 100 }))).toThrow(/bytes 100 must be a positive multiple of 64/);
     expect(() => new TrafficGenerator(base({ pattern: TrafficPattern.HotSet, bytes: 128, hotLines: 3 }))).toThrow(/hotLines 3/);
+    expect(() => new TrafficGenerator(base({ readFraction: 2 }), 'nodes[0].vcpus[1].traffic')).toThrow(ConfigError);
+    expect(() => new TrafficGenerator(base({ readFraction: 2 }), 'nodes[0].vcpus[1].traffic')).toThrow(/^nodes\[0\]\.vcpus\[1\]\.traffic: readFraction must be in \[0, 1\]/);
   });
 });

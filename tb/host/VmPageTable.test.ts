@@ -35,8 +35,8 @@ describe('VmPageTable: immediate mapping', () => {
   it('rejects unaligned addresses, double maps and unmapping holes with the rule named', () => {
     const top = new Top();
     const pt = new VmPageTable(top, 'pt', { vm: 0 });
-    expect(() => pt.map(0x100, 0)).toThrow(/top\.pt: vmAddr 0x100 must be a 4096-byte aligned address/);
-    expect(() => pt.map(0, 0x10)).toThrow(/hpa 0x10 must be a 4096-byte aligned/);
+    expect(() => pt.map(0x100, 0)).toThrow(/top\.pt\.vmAddr: 0x100 must be a 4096-byte aligned address/);
+    expect(() => pt.map(0, 0x10)).toThrow(/top\.pt\.hpa: 0x10 must be a 4096-byte aligned/);
     pt.map(0, 0, 2);
     expect(() => pt.map(0x1000, 0x5000)).toThrow(/VM page 0x1000 is already mapped/);
     expect(() => pt.unmap(0x2000)).toThrow(/VM page 0x2000 is not mapped/);
