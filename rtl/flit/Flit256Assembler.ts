@@ -60,6 +60,9 @@ export class Flit256Assembler implements FlitAssembler {
   get count(): number {
     return this.nAdds;
   }
+  forcedRole(): number {
+    return -1;
+  }
   allDataNext(): boolean {
     return false;
   }

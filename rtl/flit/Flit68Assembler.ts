@@ -64,6 +64,9 @@ export class Flit68Assembler implements FlitAssembler {
   get count(): number {
     return this.nAdds;
   }
+  forcedRole(): number {
+    return this.ringCount > 0 ? this.ringRole : -1;
+  }
   allDataNext(): boolean {
     return this.ringCount >= LINE_CHUNKS;
   }

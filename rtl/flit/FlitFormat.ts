@@ -62,6 +62,11 @@ export interface FlitAssembler {
   lastFormats: number;
   /** Data (16-byte chunks in 68B, G-slots in 256B) owed by earlier flits. */
   readonly owed: number;
+  /**
+   * Direction the next flit must use because earlier flits still owe it data (68B: a flit uses one
+   * direction's slot formats), or -1 when free. Always -1 in 256B, whose formats mix directions.
+   */
+  forcedRole(): number;
   /** True when the next flit can carry no header (68B all-data flit). */
   allDataNext(): boolean;
   begin(out: Uint8Array, off: number): void;

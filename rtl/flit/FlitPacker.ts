@@ -5,7 +5,7 @@ import { MsgClass } from '../cxl/opcodes.ts';
 import { satAdd } from '../link/Credits.ts';
 import { Flit256Assembler } from './Flit256Assembler.ts';
 import { Flit68Assembler } from './Flit68Assembler.ts';
-import { FLIT_FIELDS, FLIT_SLOT_BYTES, type FlitAssembler, FlitKind } from './FlitFormat.ts';
+import { FLIT_FIELDS, FLIT_SLOT_BYTES, type FlitAssembler, roleOf } from './FlitFormat.ts';
 import type { FlitUnpacker } from './FlitUnpacker.ts';
 
 /** Parameters of a FlitPacker (all depths in messages/flits). */
@@ -146,6 +146,20 @@ export class FlitPacker extends Module {
       const start = this.rrStart.q;
       // Built in a scratch buffer and copied into flitOut only if something goes out this cycle.
       asm.begin(this.scratch, 0);
+      // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
+      // it is needs the other direction, this flit starts no new data message, so the owed data
+      // drains and that class gets the next flit (the turn is kept, not advanced).
+      let drainOnly = false;
+      const forced = asm.forcedRole();
+      if (forced >= 0) {
+        for (let k = 0; k < 4; k++) {
+          const c = (start + k) & 3;
+          if (this.queues[c]!.valid() && cr[c]! > 0) {
+            drainOnly = roleOf(c as MsgClass) !== forced;
+            break;
+          }
+        }
+      }
       if (!asm.allDataNext()) {
         let progress = true;
         while (progress) {
@@ -154,6 +168,7 @@ export class FlitPacker extends Module {
             const c = (start + k) & 3;
             const q = this.queues[c]!;
             if (!q.valid()) continue;
+            if (drainOnly && (c === MsgClass.M2SRwD || c === MsgClass.S2MDRS)) continue;
             if (cr[c]! <= 0) {
               this.creditStalls++;
               continue;
@@ -183,7 +198,7 @@ export class FlitPacker extends Module {
         owedDrs -= asm.sent[MsgClass.S2MDRS]!;
         this.lastSlotFormats.d = asm.lastFormats >>> 0;
         this.lastKind.d = kind;
-        this.rrStart.d = (start + 1) & 3;
+        this.rrStart.d = drainOnly ? start : (start + 1) & 3;
       }
     }
     for (let c = 0; c < 4; c++) this.creditRegs[c]!.d = cr[c]!;

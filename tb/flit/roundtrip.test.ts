@@ -66,7 +66,7 @@ describe.each([68, 256] as const)('%iB packer → unpacker round trip', (mode) =
           expect([side.packer.creditsM2SReq.q, side.packer.creditsM2SRwD.q, side.packer.creditsS2MNDR.q, side.packer.creditsS2MDRS.q]).toEqual([c.rxDepth, c.rxDepth, c.rxDepth, c.rxDepth]);
         }
       }),
-      { numRuns: 40, rerunTraced: (c, base) => void runCase(mode, c, base) },
+      { numRuns: 40, rerunTraced: ([c], base) => void runCase(mode, c, base) },
     );
   });
 });
