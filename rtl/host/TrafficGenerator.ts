@@ -73,6 +73,7 @@ export class TrafficGenerator implements VcpuCommandSource {
   private readonly rate: number;
   private readonly closedLoop: number;
   private readonly count: number;
+  private stopped = false;
   private readonly hotFraction: number;
   private acc = 0;
   private seqLine = 0;
@@ -148,12 +149,17 @@ export class TrafficGenerator implements VcpuCommandSource {
     return Array.from(this.hot, (l) => this.params.vmBase + l * LINE_BYTES);
   }
 
+  /** End of a run: offer nothing more, so what is in flight can drain and be checked. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   isDone(): boolean {
-    return this.offered >= this.count;
+    return this.stopped || this.offered >= this.count;
   }
 
   offer(cmd: VcpuCommand, _cycle: number): boolean {
-    if (this.offered >= this.count) return false;
+    if (this.stopped || this.offered >= this.count) return false;
     const pattern = this.params.pattern;
     if (pattern === TrafficPattern.PointerChase) {
       if (!this.chaseReady) return false;

@@ -28,6 +28,9 @@ export class Channel<F extends string = string> {
   /** Activity of the last committed cycle, for waveforms and stats. */
   lastPushed = 0;
   lastPopped = 0;
+  /** Entries pushed / popped since reset, for throughput statistics. */
+  totalPushed = 0;
+  totalPopped = 0;
   /** Cycles in which the producer found the channel full (back-pressure), for stats. */
   fullStalls = 0;
   /** Set by the tracer; -1 when not traced. */
@@ -122,6 +125,8 @@ export class Channel<F extends string = string> {
     this.count += this.pushed - this.popped;
     this.lastPushed = this.pushed;
     this.lastPopped = this.popped;
+    this.totalPushed += this.pushed;
+    this.totalPopped += this.popped;
     this.pushed = 0;
     this.popped = 0;
   }
@@ -133,6 +138,8 @@ export class Channel<F extends string = string> {
     this.popped = 0;
     this.lastPushed = 0;
     this.lastPopped = 0;
+    this.totalPushed = 0;
+    this.totalPopped = 0;
     this.fullStalls = 0;
   }
 

@@ -62,9 +62,13 @@ export class Scoreboard implements VcpuObserver {
     return this;
   }
 
+  /** Errors by kind, for reports: `lost` (never answered), `duplicated` (answer with no command), `mismatch` (anything else). */
+  readonly counts = { mismatch: 0, lost: 0, duplicated: 0 };
+
   /** Record an error; when throwing from inside a port's callback, throw as that port (names cycle and path). */
-  private error(msg: string, port?: VcpuPort): void {
+  private error(msg: string, port?: VcpuPort, kind: 'mismatch' | 'lost' | 'duplicated' = 'mismatch'): void {
     this.errors.push(msg);
+    this.counts[kind]++;
     if (!this.throwOnError) return;
     if (port && typeof port.fail === 'function') port.fail(`scoreboard: ${msg}`);
     throw new Error(`scoreboard: ${msg}`);
@@ -110,7 +114,7 @@ export class Scoreboard implements VcpuObserver {
     const o = t.get(seq);
     const what = `${port.path} #${seq}`;
     if (!o) {
-      this.error(`${what}: answer with no outstanding command (duplicate or invented answer) at cycle ${cycle}`, port);
+      this.error(`${what}: answer with no outstanding command (duplicate or invented answer) at cycle ${cycle}`, port, 'duplicated');
       return;
     }
     t.delete(seq);
@@ -160,14 +164,14 @@ export class Scoreboard implements VcpuObserver {
   /** During a run: every command older than `bound` cycles at `now` is reported as lost. */
   checkTimeouts(now: number, bound: number): void {
     for (const [port, t] of this.outstanding) {
-      for (const [seq, o] of t) if (now - o.issue > bound) this.error(`${port.path} #${seq}: no answer ${now - o.issue} cycles after issue (bound ${bound}): lost`);
+      for (const [seq, o] of t) if (now - o.issue > bound) this.error(`${port.path} #${seq}: no answer ${now - o.issue} cycles after issue (bound ${bound}): lost`, undefined, 'lost');
     }
   }
 
   /** End of a run with everything drained: anything still outstanding was lost. */
   finish(): void {
     for (const [port, t] of this.outstanding) {
-      for (const [seq, o] of t) this.error(`${port.path} #${seq}: op ${o.op} VM ${o.vm} 0x${o.vmAddr.toString(16)} issued at ${o.issue} was never answered (lost)`);
+      for (const [seq, o] of t) this.error(`${port.path} #${seq}: op ${o.op} VM ${o.vm} 0x${o.vmAddr.toString(16)} issued at ${o.issue} was never answered (lost)`, undefined, 'lost');
     }
   }
 
