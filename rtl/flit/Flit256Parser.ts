@@ -26,6 +26,12 @@ export class Flit256Parser implements FlitParser {
   kind: FlitKind = FlitKind.Protocol;
   pushed = 0;
   readonly found = new Int32Array(4);
+  /**
+   * Analyser hook (edge use, e.g. `cxlfab flit decode`): called for every valid header with its
+   * class, the byte where its slot's message space starts, its bit offset there, and the slot.
+   * Null in simulation.
+   */
+  onHeader: ((cls: number, buf: Uint8Array, base: number, bit: number, slot: number) => void) | null = null;
   /** True when the last flit was an Empty flit (CRD[4:0] = 01h). */
   empty = false;
 
@@ -107,6 +113,7 @@ export class Flit256Parser implements FlitParser {
         if (!msgValid(buf, base, bit)) continue;
         inSlot++;
         this.found[c]!++;
+        if (this.onHeader !== null) this.onHeader(c, buf, base, bit, s);
         this.grp[g * 4 + c]!++;
         if (c === M2SRwD || c === S2MDRS) {
           if (s === 0 && owedIn > H_SLOT_MAX_OWED) this.flags |= FlitFlag.Packing;

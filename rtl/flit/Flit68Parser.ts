@@ -28,6 +28,12 @@ export class Flit68Parser implements FlitParser {
   pushed = 0;
   /** Messages of each class found in the last flit (headers, whether or not their data completed). */
   readonly found = new Int32Array(4);
+  /**
+   * Analyser hook (edge use, e.g. `cxlfab flit decode`): called for every valid header with its
+   * class, the byte where its slot's message space starts, its bit offset there, and the slot.
+   * Null in simulation.
+   */
+  onHeader: ((cls: number, buf: Uint8Array, base: number, bit: number, slot: number) => void) | null = null;
 
   private readonly pend: MemMsgSlots = memMsgSlots(PENDING);
   private readonly pendCls = new Int8Array(PENDING);
@@ -109,6 +115,7 @@ export class Flit68Parser implements FlitParser {
         if (!msgValid(buf, base, bit)) continue;
         inSlot++;
         this.found[cls]!++;
+        if (this.onHeader !== null) this.onHeader(cls, buf, base, bit, s);
         if (cls === M2SRwD || cls === S2MDRS) {
           if (cls === S2MDRS) drsInSlot++;
           if (drsInSlot <= 1) dataMsgsStarted++;

@@ -92,6 +92,10 @@ export interface FlitParser {
   /** Messages completed (pushed) by the last parse. */
   pushed: number;
   readonly owed: number;
+  /** Messages of each class found in the last flit (headers, whether or not their data completed). */
+  readonly found: Int32Array;
+  /** Analyser hook for every valid header (edge use only; null in simulation). */
+  onHeader: ((cls: number, buf: Uint8Array, base: number, bit: number, slot: number) => void) | null;
   parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void;
   clear(): void;
 }
