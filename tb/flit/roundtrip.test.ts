@@ -20,18 +20,32 @@ interface Case {
   seed: number;
 }
 
-/** Run both ports until every message arrived (or a cycle bound passes); return what each side got. */
-function runCase(mode: FlitMode, c: Case, base?: string) {
+/** Run both ports until every message arrived (or a cycle bound passes). */
+function runToCompletion(p: ReturnType<typeof buildPair>, c: Case): void {
+  const total = (m: MsgRec[][]) => m.reduce((n, l) => n + l.length, 0);
+  const want = total(c.a) + total(c.b);
+  const got = () => total(p.sinkA.got) + total(p.sinkB.got);
+  // Bound: every message needs at most a few flits; slow sinks stretch it by 1/popRate.
+  const limit = 200 + Math.ceil((want * 12) / c.popRate);
+  for (let i = 0; i < limit && got() < want; i++) p.sim.step();
+}
+
+/** The property: both directions deliver exactly what was sent, legally packed, and credits all come back. */
+function checkCase(mode: FlitMode, c: Case, base?: string): void {
   const p = buildPair(c.a, c.b, { mode, rxDepth: c.rxDepth, txDepth: c.txDepth, popRate: c.popRate, seed: c.seed });
   const w = base ? traceTo(base, p.sim) : null;
   try {
-    const total = (m: MsgRec[][]) => m.reduce((n, l) => n + l.length, 0);
-    const want = total(c.a) + total(c.b);
-    const got = () => total(p.sinkA.got) + total(p.sinkB.got);
-    // Bound: every message needs at most a few flits; slow sinks stretch it by 1/popRate.
-    const limit = 200 + Math.ceil((want * 12) / c.popRate);
-    for (let i = 0; i < limit && got() < want; i++) p.sim.step();
-    return p;
+    runToCompletion(p, c);
+    // Reference model: each channel is a FIFO; what the far side pops is exactly what was sent.
+    expect(p.sinkB.got).toEqual(c.a);
+    expect(p.sinkA.got).toEqual(c.b);
+    expect(p.a.unpacker.illegalFlits.q).toBe(0);
+    expect(p.b.unpacker.illegalFlits.q).toBe(0);
+    // Credits come back: once idle, each packer holds exactly the peer's buffer count again.
+    p.sim.step(60);
+    for (const side of [p.a, p.b]) {
+      expect([side.packer.creditsM2SReq.q, side.packer.creditsM2SRwD.q, side.packer.creditsS2MNDR.q, side.packer.creditsS2MDRS.q]).toEqual([c.rxDepth, c.rxDepth, c.rxDepth, c.rxDepth]);
+    }
   } finally {
     w?.close();
   }
@@ -53,20 +67,8 @@ describe.each([68, 256] as const)('%iB packer → unpacker round trip', (mode) =
     const name = `flit${mode}.roundtrip`;
     checkProperty(
       name,
-      fc.property(caseArb(mode), (c) => {
-        const p = runCase(mode, c);
-        // Reference model: each channel is a FIFO; what the far side pops is exactly what was sent.
-        expect(p.sinkB.got).toEqual(c.a);
-        expect(p.sinkA.got).toEqual(c.b);
-        expect(p.a.unpacker.illegalFlits.q).toBe(0);
-        expect(p.b.unpacker.illegalFlits.q).toBe(0);
-        // Credits come back: once idle, each packer holds exactly the peer's buffer count again.
-        for (let i = 0; i < 60; i++) p.sim.step();
-        for (const side of [p.a, p.b]) {
-          expect([side.packer.creditsM2SReq.q, side.packer.creditsM2SRwD.q, side.packer.creditsS2MNDR.q, side.packer.creditsS2MDRS.q]).toEqual([c.rxDepth, c.rxDepth, c.rxDepth, c.rxDepth]);
-        }
-      }),
-      { numRuns: 40, rerunTraced: ([c], base) => void runCase(mode, c, base) },
+      fc.property(caseArb(mode), (c) => checkCase(mode, c)),
+      { numRuns: 40, rerunTraced: ([c], base) => checkCase(mode, c, base) },
     );
   });
 });
