@@ -66,7 +66,7 @@ export class FlitPacker extends Module {
   /** Class offered first in the next flit. */
   readonly rrStart: Reg;
   readonly flitSeq: Reg;
-  /** Cycles in which a queued message waited for a credit (for stats). */
+  /** Offers of a queued message refused for lack of a TX credit (for stats). */
   creditStalls = 0;
 
   private readonly asm: FlitAssembler;
