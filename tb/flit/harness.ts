@@ -99,6 +99,8 @@ export interface PairOptions {
   seed?: number;
   /** Called with every flit A sends (bytes at off, kind). */
   tapAB?: (bytes: Uint8Array, off: number, kind: number) => void;
+  /** Called with every flit B sends. */
+  tapBA?: (bytes: Uint8Array, off: number, kind: number) => void;
 }
 
 /** Two ports (packer + unpacker each) joined by direct wires both ways; a Source and a Sink per side. */
@@ -120,7 +122,7 @@ export function buildPair(msgsA: MsgRec[][], msgsB: MsgRec[][], o: PairOptions) 
   const sinkA = new Sink(a.m, 'sink', [a.unpacker.rxReq, a.unpacker.rxRwD, a.unpacker.rxNdr, a.unpacker.rxDrs], o.popRate ?? 1, (o.seed ?? 1) ^ 0x5a5a);
   const sinkB = new Sink(b.m, 'sink', [b.unpacker.rxReq, b.unpacker.rxRwD, b.unpacker.rxNdr, b.unpacker.rxDrs], o.popRate ?? 1, (o.seed ?? 1) ^ 0xa5a5);
   const wireAB = new DirectWire(top, 'wireAB', a.packer.flitOut, b.unpacker.flitIn, o.tapAB);
-  const wireBA = new DirectWire(top, 'wireBA', b.packer.flitOut, a.unpacker.flitIn);
+  const wireBA = new DirectWire(top, 'wireBA', b.packer.flitOut, a.unpacker.flitIn, o.tapBA);
   const sim = new Simulator(top, o.seed !== undefined ? { evalOrderSeed: o.seed } : {});
   return { top, sim, a, b, srcA, srcB, sinkA, sinkB, wireAB, wireBA };
 }

@@ -10,6 +10,7 @@ import { checkProperty } from '../lib/pbt.ts';
 import { traceTo } from '../lib/waves.ts';
 import { trafficArb } from './arbitraries.ts';
 import { buildPair, type MsgRec, Top } from './harness.ts';
+import { Limit256Checker, Limit68Checker } from './limitChecker.ts';
 
 interface Case {
   a: MsgRec[][];
@@ -32,7 +33,11 @@ function runToCompletion(p: ReturnType<typeof buildPair>, c: Case): void {
 
 /** The property: both directions deliver exactly what was sent, legally packed, and credits all come back. */
 function checkCase(mode: FlitMode, c: Case, base?: string): void {
-  const p = buildPair(c.a, c.b, { mode, rxDepth: c.rxDepth, txDepth: c.txDepth, popRate: c.popRate, seed: c.seed });
+  // Independent limit checkers on both wires (not the parser under test).
+  const mk = () => (mode === 68 ? new Limit68Checker() : new Limit256Checker());
+  const chkAB = mk();
+  const chkBA = mk();
+  const p = buildPair(c.a, c.b, { mode, rxDepth: c.rxDepth, txDepth: c.txDepth, popRate: c.popRate, seed: c.seed, tapAB: (b, off) => chkAB.feed(b, off), tapBA: (b, off) => chkBA.feed(b, off) });
   const w = base ? traceTo(base, p.sim) : null;
   try {
     runToCompletion(p, c);
@@ -41,6 +46,9 @@ function checkCase(mode: FlitMode, c: Case, base?: string): void {
     expect(p.sinkA.got).toEqual(c.b);
     expect(p.a.unpacker.illegalFlits.q).toBe(0);
     expect(p.b.unpacker.illegalFlits.q).toBe(0);
+    expect(chkAB.violations).toEqual([]);
+    expect(chkBA.violations).toEqual([]);
+    expect(chkAB.flits).toBe(p.wireAB.flits);
     // Credits come back: once idle, each packer holds exactly the peer's buffer count again.
     p.sim.step(60);
     for (const side of [p.a, p.b]) {
