@@ -12,6 +12,13 @@ export interface FlitUnpackerParams {
   readonly flitInDepth: number;
   /** Depths of rxReq/rxRwD/rxNdr/rxDrs = the credits this side advertises to the peer packer. */
   readonly rxDepth: { readonly req: number; readonly rwd: number; readonly ndr: number; readonly drs: number };
+  /**
+   * Port id of the link partner. The 68B and 256B HBR formats carry no SPID (only PBR messages do,
+   * CXL 3.1 Table 3-34), so on a point-to-point link the sender is implied by the port a message
+   * arrived on; the unpacker writes it into every received message's `spid` (the target-side
+   * export check needs it). Default: leave `spid` as decoded (0).
+   */
+  readonly peerPortId?: number;
 }
 
 /** Credits one flit can return per class: 64 (68B) or 16 (256B) fit in 8 bits. */
@@ -44,7 +51,8 @@ export class FlitUnpacker extends Module {
   readonly illegalFlits: Reg;
   readonly flitsParsed: Reg;
   private readonly parser: FlitParser;
-  private readonly outs: readonly MsgOut[];
+  private readonly outs: readonly MemMsgChannel[];
+  private readonly pushedBefore = new Int32Array(4);
 
   constructor(parent: Module, name: string, readonly params: FlitUnpackerParams) {
     super(parent, name);
@@ -81,7 +89,16 @@ export class FlitUnpacker extends Module {
       return;
     }
     const slot = this.flitIn.pop();
-    p.parse(this.flitIn.bytes, slot * FLIT_SLOT_BYTES, this.outs);
+    const outs = this.outs;
+    const peer = this.params.peerPortId;
+    if (peer !== undefined) for (let i = 0; i < 4; i++) this.pushedBefore[i] = outs[i]!.pendingPushes;
+    p.parse(this.flitIn.bytes, slot * FLIT_SLOT_BYTES, outs);
+    if (peer !== undefined) {
+      for (let i = 0; i < 4; i++) {
+        const ch = outs[i]!;
+        for (let k = this.pushedBefore[i]!; k < ch.pendingPushes; k++) ch.col.spid[ch.pendingSlot(k)] = peer;
+      }
+    }
     if ((p.flags & FlitFlag.RxOverflow) !== 0) {
       this.fail('credit overflow: a message arrived for a full rx channel (the peer sent without a credit)');
     }

@@ -82,6 +82,16 @@ export class Channel<F extends string = string> {
     return slot;
   }
 
+  /** Entries pushed so far this cycle (not yet visible to the consumer). */
+  get pendingPushes(): number {
+    return this.pushed;
+  }
+
+  /** Slot of the i-th entry pushed this cycle (0 = first), so a producer can amend what it pushed. */
+  pendingSlot(i: number): number {
+    return (this.head + this.count + i) % this.depth;
+  }
+
   /** Record that the producer wanted to push but could not (back-pressure counter). */
   stall(): void {
     this.fullStalls++;
