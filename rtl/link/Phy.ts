@@ -1,0 +1,346 @@
+import { ConfigError, Module, Rng, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
+import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
+
+/**
+ * One direction of a CXL physical link: a serializer that moves one flit at a time at
+ * lanes × GT/s, a fixed pipeline latency, and seeded fault injection.
+ *
+ * Timing (reference/cxl-protocol.md §7.1). A flit of `flitBits` bits occupies the wire for
+ * flitBits / (lanes × GT/s) ns: 68B = 544 bits (protocol ID + 64-byte flit + CRC) = 1.0625 ns on
+ * x16 @ 32 GT/s; 256B = 2048 bits = 2.0 ns on x16 @ 64 GT/s. Sync headers are not modelled
+ * (latency-optimised "sync header bypass", CXL 1.1 §6.2.1; 256B flit mode has none). Wire time is
+ * kept exactly as a rational number of clock cycles in `wireDebt` (units of 1/den cycle), so the
+ * long-run flit rate is exact even when a flit time is not a whole number of cycles.
+ *
+ * Idle latency of one flit pushed into `txIn` in cycle t: visible to the PHY at t+1 (channel
+ * register), serialised for ceil(flit time) cycles, then `latencyCycles` of PHY/channel pipeline,
+ * pushed into `rxOut` at t+1+serializationCycles+latencyCycles and visible to the RX one cycle later.
+ *
+ * A PHY cannot back-pressure its receiver: the link-layer RX must drain `rxOut` every cycle.
+ * `rxOut` carries a `phyStatus` beside each flit: a flit the PHY lost (framing / protocol-ID
+ * failure, CXL 1.1 §6.2.2: "drop flit, link-layer retry") arrives as a Lost marker; after a
+ * retrain the RX gets one Retrained marker (a PHY retrain forces a link-layer retry, CXL 3.1 T4-12).
+ */
+
+export const PhyStatus = { Flit: 0, Lost: 1, Retrained: 2 } as const;
+export const PHY_OUT_FIELDS = ['kind', 'seq', 'phyStatus'] as const;
+export const PHY_IN_FIELDS = ['kind', 'seq'] as const;
+
+/** Link state (register `linkState`). */
+export const PhyState = { Up: 0, Down: 1, Training: 2 } as const;
+
+/** Bits on the wire per flit. */
+export const FLIT68_WIRE_BITS = 68 * 8;
+export const FLIT256_WIRE_BITS = 256 * 8;
+
+export interface LinkDownWindow {
+  /** When the link drops, ns from reset. */
+  readonly atNs: number;
+  /** How long it stays down before retraining starts, ns. */
+  readonly forNs: number;
+}
+
+export interface PhyFaults {
+  /** Probability that any one bit on the wire is flipped (independent errors). */
+  readonly bitErrorRate?: number;
+  /** Probability per flit that a burst error hits it. */
+  readonly burstRate?: number;
+  /** Length of a burst, bits (consecutive bits flipped). */
+  readonly burstLength?: number;
+  /** Probability per flit that the PHY loses it (delivered as a Lost marker). */
+  readonly dropRate?: number;
+  /** Windows in which the link is down; everything in flight is lost, the transmitter stalls. */
+  readonly linkDown?: readonly LinkDownWindow[];
+}
+
+export interface PhyParams {
+  readonly flitMode: '68B' | '256B';
+  readonly lanes: number;
+  readonly gtps: number;
+  /** Fixed pipeline latency after serialization (PHY logic, SerDes, channel), ns. */
+  readonly latencyNs: number;
+  /** Time to retrain after a link-down window or a link-layer re-init request, ns. */
+  readonly retrainNs: number;
+  readonly faults?: PhyFaults;
+  /** Seed of the fault-injection Rng. */
+  readonly seed: number;
+}
+
+/** Fixed-point scale for GHz and GT/s: both must be whole multiples of 1 MHz / 1 MT/s. */
+const RATE_SCALE = 1000;
+
+function scaled(value: number, field: string): number {
+  const s = Math.round(value * RATE_SCALE);
+  if (!(value > 0) || Math.abs(s - value * RATE_SCALE) > 1e-6) throw new ConfigError(field, `must be > 0 and a multiple of 0.001, got ${value}`);
+  return s;
+}
+
+export class Phy extends Module {
+  /** Transmit side: the link layer's TX pushes flits here. */
+  readonly txIn: Channel<(typeof PHY_IN_FIELDS)[number]>;
+  /** Receive side: the far end's link-layer RX pops flits and markers here. */
+  readonly rxOut: Channel<(typeof PHY_OUT_FIELDS)[number]>;
+
+  readonly flitBytes: number;
+  readonly flitBits: number;
+  /** Flit time = num / den cycles. */
+  readonly num: number;
+  readonly den: number;
+  /** Whole cycles an idle flit spends being serialised: ceil(flit time). */
+  readonly serializationCycles: number;
+  readonly latencyCycles: number;
+  readonly retrainCycles: number;
+
+  readonly linkState: Reg;
+  /** Cycles left in the Down or Training state. */
+  readonly stateLeft: Reg;
+  /** Wire time still owed by flits already started, 1/den cycle units, from the start of this cycle. */
+  readonly wireDebt: Reg;
+  /** Index of the next link-down window. */
+  private readonly nextWindow: Reg;
+
+  // Fault counters (stats; also probes in waveforms).
+  bitErrors = 0;
+  bursts = 0;
+  drops = 0;
+  linkDowns = 0;
+  reinits = 0;
+  lostInFlight = 0;
+  flitsSent = 0;
+
+  private readonly rng: Rng;
+  private readonly ber: number;
+  private readonly logOneMinusBer: number;
+  private readonly burstRate: number;
+  private readonly burstLength: number;
+  private readonly dropRate: number;
+  private readonly windowStart: Float64Array;
+  private readonly windowLen: Float64Array;
+  /** Bits still to pass before the next independent bit error. */
+  private bitsToNextError = Infinity;
+  /** Registers whose q = 1 asks for a re-init (the link layers' escalation after MAX_NUM_RETRY). */
+  private reinitSources: Reg[] = [];
+
+  // In-flight ring (flits on the wire / in the PHY pipeline).
+  private readonly cap: number;
+  private readonly flArrive: Float64Array;
+  private readonly flKind: Float64Array;
+  private readonly flSeq: Float64Array;
+  private readonly flStatus: Uint8Array;
+  private readonly flBytes: Uint8Array;
+  private flHead = 0;
+  private flCount = 0;
+
+  constructor(parent: Module, name: string, readonly params: PhyParams) {
+    super(parent, name);
+    const p = params;
+    if (!(Number.isInteger(p.lanes) && [1, 2, 4, 8, 16].includes(p.lanes))) throw new ConfigError(`${this.path}.lanes`, `must be 1, 2, 4, 8 or 16, got ${p.lanes}`);
+    this.flitBits = p.flitMode === '68B' ? FLIT68_WIRE_BITS : FLIT256_WIRE_BITS;
+    this.flitBytes = this.flitBits / 8;
+    this.num = this.flitBits * scaled(this.ctx.clockGHz, 'clockGHz');
+    this.den = p.lanes * scaled(p.gtps, `${this.path}.gtps`);
+    this.serializationCycles = Math.ceil(this.num / this.den);
+    this.latencyCycles = nsToCycles(p.latencyNs, this.ctx);
+    this.retrainCycles = nsToCycles(p.retrainNs, this.ctx);
+
+    const f = p.faults ?? {};
+    const rate = (v: number | undefined, field: string): number => {
+      const x = v ?? 0;
+      if (!(x >= 0 && x <= 1)) throw new ConfigError(`${this.path}.faults.${field}`, `must be a probability in [0, 1], got ${v}`);
+      return x;
+    };
+    this.ber = rate(f.bitErrorRate, 'bitErrorRate');
+    this.logOneMinusBer = Math.log1p(-this.ber);
+    this.burstRate = rate(f.burstRate, 'burstRate');
+    this.dropRate = rate(f.dropRate, 'dropRate');
+    this.burstLength = f.burstLength ?? 0;
+    if (!(Number.isInteger(this.burstLength) && this.burstLength >= 0)) throw new ConfigError(`${this.path}.faults.burstLength`, `must be an integer ≥ 0 bits`);
+    if (this.burstRate > 0 && this.burstLength < 1) throw new ConfigError(`${this.path}.faults.burstLength`, 'must be ≥ 1 when burstRate > 0');
+    const wins = f.linkDown ?? [];
+    this.windowStart = new Float64Array(wins.length);
+    this.windowLen = new Float64Array(wins.length);
+    let prevEnd = -1;
+    wins.forEach((w, i) => {
+      const s = nsToCycles(w.atNs, this.ctx);
+      if (s <= prevEnd) throw new ConfigError(`${this.path}.faults.linkDown[${i}]`, 'windows must be in time order and not overlap (including retrain time)');
+      this.windowStart[i] = s;
+      this.windowLen[i] = Math.max(1, nsToCycles(w.forNs, this.ctx));
+      prevEnd = s + this.windowLen[i]! + this.retrainCycles;
+    });
+    this.rng = new Rng(p.seed);
+
+    this.txIn = this.channel('txIn', 2, PHY_IN_FIELDS, FLIT_SLOT_BYTES);
+    // The RX drains every cycle; room for the most flits one cycle can complete, plus a marker.
+    const perCycle = Math.ceil(this.den / this.num) + 1;
+    this.rxOut = this.channel('rxOut', perCycle + 2, PHY_OUT_FIELDS, FLIT_SLOT_BYTES);
+    this.cap = (this.serializationCycles + this.latencyCycles + 3) * perCycle + 2;
+    this.flArrive = new Float64Array(this.cap);
+    this.flKind = new Float64Array(this.cap);
+    this.flSeq = new Float64Array(this.cap);
+    this.flStatus = new Uint8Array(this.cap);
+    this.flBytes = new Uint8Array(this.cap * this.flitBytes);
+
+    this.linkState = this.reg('linkState', 2, PhyState.Up);
+    this.stateLeft = this.reg('stateLeft', 32, 0);
+    this.wireDebt = this.reg('wireDebt', 48, 0);
+    this.nextWindow = this.reg('nextWindow', 16, 0);
+    this.probe('bitErrorsInjected', 32, () => this.bitErrors);
+    this.probe('burstsInjected', 32, () => this.bursts);
+    this.probe('dropsInjected', 32, () => this.drops);
+    this.probe('linkDownEvents', 16, () => this.linkDowns);
+    this.probe('inFlight', 16, () => this.flCount);
+  }
+
+  /** Re-init (retrain) the link when any of these registers reads 1 (one end's LRSM escalation). */
+  watchReinit(req: Reg): void {
+    this.reinitSources.push(req);
+  }
+
+  override onReset(): void {
+    this.bitErrors = this.bursts = this.drops = this.linkDowns = this.reinits = this.lostInFlight = this.flitsSent = 0;
+    this.flHead = this.flCount = 0;
+    this.bitsToNextError = this.drawGap();
+  }
+
+  private drawGap(): number {
+    if (this.ber <= 0) return Infinity;
+    // Geometric number of error-free bits before the next error: one draw per error, not per bit.
+    return Math.floor(Math.log(1 - this.rng.nextFloat()) / this.logOneMinusBer);
+  }
+
+  override evaluate(): void {
+    const cycle = this.ctx.cycle;
+    let state = this.linkState.q;
+    let left = this.stateLeft.q;
+    let debt = this.wireDebt.q;
+
+    // ---- link state: down windows, re-init requests, retraining ----
+    const w = this.nextWindow.q;
+    let goDown = w < this.windowStart.length && cycle >= this.windowStart[w]!;
+    let reinit = false;
+    if (state === PhyState.Up) {
+      for (let i = 0; i < this.reinitSources.length; i++) if (this.reinitSources[i]!.q === 1) reinit = true;
+    }
+    if (goDown) {
+      this.nextWindow.d = w + 1;
+      this.linkDowns++;
+      this.flushInFlight();
+      state = PhyState.Down;
+      left = this.windowLen[w]!;
+      debt = 0;
+    } else if (reinit) {
+      this.reinits++;
+      this.flushInFlight();
+      state = PhyState.Training;
+      left = this.retrainCycles;
+      debt = 0;
+    } else if (state !== PhyState.Up) {
+      left--;
+      if (left <= 0) {
+        if (state === PhyState.Down) {
+          state = PhyState.Training;
+          left = this.retrainCycles;
+        }
+        if (left <= 0) {
+          state = PhyState.Up;
+          left = 0;
+          this.enqueueMarker(cycle + this.latencyCycles, PhyStatus.Retrained);
+        }
+      }
+    }
+    goDown = false;
+
+    // ---- transmit: start as many flits as the wire frees this cycle ----
+    if (state === PhyState.Up) {
+      const txIn = this.txIn;
+      while (debt < this.den && txIn.valid()) {
+        const s = txIn.pop();
+        debt += this.num;
+        const arrive = cycle + Math.ceil(debt / this.den) + this.latencyCycles;
+        this.startFlit(s, arrive);
+      }
+    }
+    debt = debt > this.den ? debt - this.den : 0;
+
+    // ---- deliver what has arrived ----
+    const out = this.rxOut;
+    while (this.flCount > 0 && this.flArrive[this.flHead]! <= cycle) {
+      if (!out.canPush()) this.fail('the link-layer RX did not drain rxOut: a PHY cannot back-pressure');
+      const o = out.push();
+      const h = this.flHead;
+      out.col.kind[o] = this.flKind[h]!;
+      out.col.seq[o] = this.flSeq[h]!;
+      out.col.phyStatus[o] = this.flStatus[h]!;
+      const src = this.flBytes;
+      const dst = out.bytes;
+      const s0 = h * this.flitBytes;
+      const d0 = o * FLIT_SLOT_BYTES;
+      for (let i = 0; i < this.flitBytes; i++) dst[d0 + i] = src[s0 + i]!;
+      this.flHead = (h + 1) % this.cap;
+      this.flCount--;
+    }
+
+    this.linkState.d = state;
+    this.stateLeft.d = left;
+    this.wireDebt.d = debt;
+  }
+
+  private flushInFlight(): void {
+    this.lostInFlight += this.flCount;
+    this.flCount = 0;
+  }
+
+  private reserve(arrive: number): number {
+    if (this.flCount >= this.cap) this.fail('PHY in-flight ring overflow (internal sizing error)');
+    const t = (this.flHead + this.flCount) % this.cap;
+    this.flCount++;
+    this.flArrive[t] = arrive;
+    return t;
+  }
+
+  private enqueueMarker(arrive: number, status: number): void {
+    const t = this.reserve(arrive);
+    this.flKind[t] = 0;
+    this.flSeq[t] = 0;
+    this.flStatus[t] = status;
+    const b0 = t * this.flitBytes;
+    for (let i = 0; i < this.flitBytes; i++) this.flBytes[b0 + i] = 0;
+  }
+
+  private startFlit(slot: number, arrive: number): void {
+    this.flitsSent++;
+    const t = this.reserve(arrive);
+    const txIn = this.txIn;
+    this.flKind[t] = txIn.col.kind[slot]!;
+    this.flSeq[t] = txIn.col.seq[slot]!;
+    const nb = this.flitBytes;
+    const b0 = t * nb;
+    const src = txIn.bytes;
+    const s0 = slot * FLIT_SLOT_BYTES;
+    const buf = this.flBytes;
+    for (let i = 0; i < nb; i++) buf[b0 + i] = src[s0 + i]!;
+    const bits = this.flitBits;
+
+    // Independent bit errors.
+    while (this.bitsToNextError < bits) {
+      const bit = this.bitsToNextError;
+      buf[b0 + (bit >> 3)] = buf[b0 + (bit >> 3)]! ^ (1 << (bit & 7));
+      this.bitErrors++;
+      this.bitsToNextError += 1 + this.drawGap();
+    }
+    this.bitsToNextError -= bits;
+    // Burst errors: every bit of the burst flipped (a worst-case burst), clipped at the flit's end.
+    if (this.burstRate > 0 && this.rng.nextFloat() < this.burstRate) {
+      this.bursts++;
+      const start = this.rng.below(bits);
+      const end = Math.min(bits, start + this.burstLength);
+      for (let bit = start; bit < end; bit++) buf[b0 + (bit >> 3)] = buf[b0 + (bit >> 3)]! ^ (1 << (bit & 7));
+    }
+    let status: number = PhyStatus.Flit;
+    if (this.dropRate > 0 && this.rng.nextFloat() < this.dropRate) {
+      this.drops++;
+      status = PhyStatus.Lost;
+    }
+    this.flStatus[t] = status;
+  }
+}

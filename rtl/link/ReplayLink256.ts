@@ -1,0 +1,327 @@
+import { checkFlit256, F256_BYTES, Flit256Check, writeCrcFec256 } from '../../src/bits/crc.ts';
+import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
+import { FLIT_SLOT_BYTES, FlitKind } from '../flit/FlitFormat.ts';
+import { PhyStatus, type Phy } from './Phy.ts';
+import type { RetryLinkParams } from './RetryLink68.ts';
+
+/**
+ * 256B flit mode: reliability lives in the physical layer (CXL 3.1 §4.3.1, CXL 3.2 §6.2.3.1;
+ * reference/cxl-protocol.md §3.1): every flit carries an explicit 10-bit Flit Sequence Number in
+ * its 2-byte header, is protected by FEC then CRC (src/bits/crc.ts), and kept in a replay buffer
+ * until acknowledged. This is a simplified PCIe-6-style Ack/Nak protocol, one module per link end:
+ *
+ * - Header (bytes 0-1, PHY-owned): byte 0 [7:6] Flit Type, [3:2] Replay Command, [1:0] seq[9:8];
+ *   byte 1 seq[7:0] (CXL 3.2 T6-5/T6-6). The packer writes Flit Type; this TX writes the rest.
+ * - Acks and Naks travel in NOP flits (Flit Type 00) built by this TX: Replay Command 01 = Ack,
+ *   10 = Nak, sequence field = the last sequence number received in order. NOPs are never put in the
+ *   replay buffer nor handed to the unpacker (CXL 3.2 T6-6: NOP/IDLE flits are not replayed).
+ *   DIFFERENCE from PCIe 6: PCIe carries Ack/Nak in the header of any flit (with implicit sequence
+ *   numbers on such flits) and has further replay commands; here every payload flit carries its
+ *   own sequence number and acks always go in NOPs.
+ * - RX: FEC-correct, CRC-check; a bad flit, a PHY Lost/Retrained marker, a sequence gap or no room in
+ *   the unpacker's flitIn → one Nak (until the next in-order flit); a duplicate (behind ESeq) is
+ *   dropped; an in-order flit is delivered and counted towards the next Ack.
+ * - TX: Nak(s) → replay from s+1; Ack(s) frees up to s; no ack progress for retryTimeoutCycles →
+ *   replay everything unacked (REPLAY_TIMER); maxNumRetry timeouts in a row → PHY re-init.
+ * - Priority: Ack/Nak NOP > replay > new flit. Only a payload flit needs replay-buffer space.
+ */
+
+export const SEQ256_BITS = 10;
+export const SEQ256_MOD = 1 << SEQ256_BITS;
+/** Replay-buffer ceiling: half the sequence space, so "behind" and "ahead" never alias. */
+export const MAX_REPLAY_ENTRIES = SEQ256_MOD / 2 - 1;
+export const FlitType256 = { Nop: 0b00, CacheMem: 0b10 } as const;
+export const ReplayCmd = { None: 0b00, Ack: 0b01, Nak: 0b10 } as const;
+const TYPE_SHIFT = 6;
+const CMD_SHIFT = 2;
+
+type FlitChannel = Channel<'kind' | 'seq'>;
+
+export class ReplayLink256 extends Module {
+  readonly eseq: Reg;
+  readonly nakSent: Reg;
+  readonly pendingAcks: Reg;
+  readonly ackIdle: Reg;
+  readonly ackOut: Reg;
+  readonly nakOut: Reg;
+  readonly wrPtr: Reg;
+  readonly ackPtr: Reg;
+  readonly rdPtr: Reg;
+  readonly wrIdx: Reg;
+  readonly replayTimer: Reg;
+  readonly numRetry: Reg;
+  readonly phyReinitReq: Reg;
+
+  flitsSent = 0;
+  flitsDelivered = 0;
+  crcErrors = 0;
+  fecCorrected = 0;
+  phyLost = 0;
+  retrains = 0;
+  overruns = 0;
+  naksSent = 0;
+  acksSent = 0;
+  duplicates = 0;
+  gaps = 0;
+  replayedFlits = 0;
+  timeouts = 0;
+  phyReinits = 0;
+  badAcks = 0;
+
+  readonly depth: number;
+  readonly ackTimerCycles: number;
+  private readonly buf: Uint8Array;
+  private readonly bufKind: Uint8Array;
+  private readonly scratch = new Uint8Array(F256_BYTES);
+
+  constructor(
+    parent: Module,
+    name: string,
+    readonly params: RetryLinkParams,
+    readonly txSrc: FlitChannel,
+    readonly rxDst: FlitChannel,
+    readonly phyTx: Phy,
+    readonly phyRx: Phy,
+  ) {
+    super(parent, name);
+    const p = params;
+    if (!(Number.isInteger(p.retryBufferEntries) && p.retryBufferEntries >= 2 && p.retryBufferEntries <= MAX_REPLAY_ENTRIES)) {
+      throw new ConfigError(`${this.path}.retryBufferEntries`, `must be an integer in 2..${MAX_REPLAY_ENTRIES} (half the 10-bit sequence space)`);
+    }
+    if (phyTx.params.flitMode !== '256B' || phyRx.params.flitMode !== '256B') throw new ConfigError(this.path, 'ReplayLink256 needs 256B PHYs');
+    this.depth = p.retryBufferEntries;
+    this.ackTimerCycles = Math.max(1, nsToCycles(p.ackTimerNs, this.ctx));
+    this.buf = new Uint8Array(this.depth * F256_BYTES);
+    this.bufKind = new Uint8Array(this.depth);
+    this.eseq = this.reg('eseq', SEQ256_BITS, 0);
+    this.nakSent = this.reg('nakSent', 1, 0);
+    this.pendingAcks = this.reg('pendingAcks', 16, 0);
+    this.ackIdle = this.reg('ackIdle', 16, 0);
+    this.ackOut = this.reg('ackOut', 1, 0);
+    this.nakOut = this.reg('nakOut', 1, 0);
+    this.wrPtr = this.reg('wrPtr', SEQ256_BITS, 0);
+    this.ackPtr = this.reg('ackPtr', SEQ256_BITS, 0);
+    this.rdPtr = this.reg('rdPtr', SEQ256_BITS, 0);
+    this.wrIdx = this.reg('wrIdx', SEQ256_BITS, 0);
+    this.replayTimer = this.reg('replayTimer', 32, 0);
+    this.numRetry = this.reg('numRetry', 8, 0);
+    this.phyReinitReq = this.reg('phyReinitReq', 1, 0);
+    this.probe('replayOccupancy', SEQ256_BITS, () => (this.wrPtr.q - this.ackPtr.q) & (SEQ256_MOD - 1));
+    this.probe('crcErrors', 32, () => this.crcErrors);
+    this.probe('naksSent', 32, () => this.naksSent);
+    this.probe('replayedFlits', 32, () => this.replayedFlits);
+  }
+
+  override onReset(): void {
+    this.flitsSent = this.flitsDelivered = this.crcErrors = this.fecCorrected = this.phyLost = this.retrains = this.overruns = 0;
+    this.naksSent = this.acksSent = this.duplicates = this.gaps = this.replayedFlits = this.timeouts = this.phyReinits = this.badAcks = 0;
+  }
+
+  /** Replays this end asked for (Naks sent). */
+  get retries(): number {
+    return this.naksSent;
+  }
+
+  private es = 0;
+  private ns = 0;
+  private pa = 0;
+  private ao = 0;
+  private no = 0;
+  private wp = 0;
+  private ap = 0;
+  private rp = 0;
+  private wi = 0;
+  private rt = 0;
+  private nr = 0;
+  private progress = false;
+
+  override evaluate(): void {
+    this.es = this.eseq.q;
+    this.ns = this.nakSent.q;
+    this.pa = this.pendingAcks.q;
+    this.ao = this.ackOut.q;
+    this.no = this.nakOut.q;
+    this.wp = this.wrPtr.q;
+    this.ap = this.ackPtr.q;
+    this.rp = this.rdPtr.q;
+    this.wi = this.wrIdx.q;
+    this.rt = this.replayTimer.q;
+    this.nr = this.numRetry.q;
+    this.progress = false;
+    let reinit = 0;
+
+    this.receive();
+
+    // REPLAY_TIMER: unacked flits and no ack progress for too long → replay all of them.
+    const occ = (this.wp - this.ap) & (SEQ256_MOD - 1);
+    if (occ === 0 || this.progress) this.rt = 0;
+    else if (++this.rt >= this.params.retryTimeoutCycles) {
+      this.rt = 0;
+      this.timeouts++;
+      this.rp = this.ap;
+      if (++this.nr > this.params.maxNumRetry) {
+        this.nr = 0;
+        this.phyReinits++;
+        reinit = 1;
+      }
+    }
+
+    this.transmit();
+
+    this.eseq.d = this.es;
+    this.nakSent.d = this.ns;
+    this.pendingAcks.d = this.pa;
+    this.ackOut.d = this.ao;
+    this.nakOut.d = this.no;
+    this.wrPtr.d = this.wp;
+    this.ackPtr.d = this.ap;
+    this.rdPtr.d = this.rp;
+    this.wrIdx.d = this.wi;
+    this.replayTimer.d = this.rt;
+    this.numRetry.d = this.nr;
+    this.phyReinitReq.d = reinit;
+  }
+
+  private bad(): void {
+    if (this.ns === 0) {
+      this.ns = 1;
+      this.no = 1;
+    }
+  }
+
+  private receive(): void {
+    const inCh = this.phyRx.rxOut;
+    while (inCh.valid()) {
+      const s = inCh.pop();
+      const st = inCh.col.phyStatus[s]!;
+      if (st === PhyStatus.Lost) {
+        this.phyLost++;
+        this.bad();
+        continue;
+      }
+      if (st === PhyStatus.Retrained) {
+        this.retrains++;
+        this.bad();
+        continue;
+      }
+      const b = inCh.bytes;
+      const off = s * FLIT_SLOT_BYTES;
+      const chk = checkFlit256(b, off);
+      if (chk === Flit256Check.Bad) {
+        this.crcErrors++;
+        this.bad();
+        continue;
+      }
+      if (chk === Flit256Check.Corrected) this.fecCorrected++;
+      const type = b[off]! >> TYPE_SHIFT;
+      const cmd = (b[off]! >> CMD_SHIFT) & 3;
+      const seq = ((b[off]! & 3) << 8) | b[off + 1]!;
+      if (type === FlitType256.Nop) {
+        if (cmd === ReplayCmd.Ack || cmd === ReplayCmd.Nak) this.ackNak(cmd, seq);
+        continue;
+      }
+      if (seq !== this.es) {
+        const behind = (this.es - seq) & (SEQ256_MOD - 1);
+        if (behind > 0 && behind <= MAX_REPLAY_ENTRIES) this.duplicates++;
+        else {
+          this.gaps++;
+          this.bad();
+        }
+        continue;
+      }
+      const out = this.rxDst;
+      if (!out.canPush()) {
+        this.overruns++;
+        this.bad();
+        continue;
+      }
+      const o = out.push();
+      out.col.kind[o] = inCh.col.kind[s]!;
+      out.col.seq[o] = seq;
+      const d0 = o * FLIT_SLOT_BYTES;
+      for (let i = 0; i < F256_BYTES; i++) out.bytes[d0 + i] = b[off + i]!;
+      this.flitsDelivered++;
+      this.es = (this.es + 1) & (SEQ256_MOD - 1);
+      this.ns = 0;
+      if (this.pa < 0xffff) this.pa++;
+    }
+  }
+
+  /** Ack(s) / Nak(s): s = last flit the peer received in order. */
+  private ackNak(cmd: number, s: number): void {
+    const occ = (this.wp - this.ap) & (SEQ256_MOD - 1);
+    const n = (s + 1 - this.ap) & (SEQ256_MOD - 1); // flits this (n)ack covers
+    if (n > occ) {
+      // Older than our ack point (a late ack): nothing new. Anything else cannot happen.
+      if (((this.ap - (s + 1)) & (SEQ256_MOD - 1)) > MAX_REPLAY_ENTRIES) this.badAcks++;
+      if (cmd === ReplayCmd.Nak) this.rp = this.ap;
+      return;
+    }
+    if (n > 0) {
+      this.progress = true;
+      this.nr = 0;
+    }
+    const rdAhead = (this.rp - this.ap) & (SEQ256_MOD - 1);
+    this.ap = (s + 1) & (SEQ256_MOD - 1);
+    if (cmd === ReplayCmd.Nak || rdAhead < n) this.rp = this.ap;
+  }
+
+  private transmit(): void {
+    const ch = this.phyTx.txIn;
+    let sentAck = false;
+    if (ch.canPush()) {
+      if (this.no === 1 || this.ao === 1 || this.pa >= this.params.ackForceThreshold || (this.pa > 0 && this.ackIdle.q >= this.ackTimerCycles)) {
+        const b = this.scratch;
+        for (let i = 0; i < F256_BYTES; i++) b[i] = 0;
+        const last = (this.es - 1) & (SEQ256_MOD - 1);
+        const cmd = this.no === 1 ? ReplayCmd.Nak : ReplayCmd.Ack;
+        b[0] = (FlitType256.Nop << TYPE_SHIFT) | (cmd << CMD_SHIFT) | (last >> 8);
+        b[1] = last & 0xff;
+        writeCrcFec256(b, 0);
+        this.send(b, 0, FlitKind.Control, -1);
+        if (cmd === ReplayCmd.Nak) this.naksSent++;
+        else this.acksSent++;
+        this.no = 0;
+        this.ao = 0;
+        this.pa = 0;
+        sentAck = true;
+      } else if (this.rp !== this.wp) {
+        const i = this.index(this.rp);
+        this.send(this.buf, i * F256_BYTES, this.bufKind[i]!, this.rp);
+        this.rp = (this.rp + 1) & (SEQ256_MOD - 1);
+        this.replayedFlits++;
+      } else if (this.txSrc.valid() && ((this.wp - this.ap) & (SEQ256_MOD - 1)) < this.depth) {
+        const src = this.txSrc;
+        const s = src.pop();
+        const i = this.wi;
+        const off = i * F256_BYTES;
+        const from = s * FLIT_SLOT_BYTES;
+        for (let k = 0; k < F256_BYTES; k++) this.buf[off + k] = src.bytes[from + k]!;
+        this.buf[off] = (this.buf[off]! & 0xf0) | (ReplayCmd.None << CMD_SHIFT) | (this.wp >> 8);
+        this.buf[off + 1] = this.wp & 0xff;
+        writeCrcFec256(this.buf, off);
+        this.bufKind[i] = src.col.kind[s]!;
+        this.send(this.buf, off, this.bufKind[i]!, this.wp);
+        this.wp = (this.wp + 1) & (SEQ256_MOD - 1);
+        this.wi = (this.wi + 1) % this.depth;
+        this.rp = this.wp;
+      }
+    }
+    this.ackIdle.d = this.pa === 0 || sentAck ? 0 : Math.min(this.ackIdle.q + 1, 0xffff);
+  }
+
+  private index(seq: number): number {
+    const back = (this.wp - seq) & (SEQ256_MOD - 1);
+    return (this.wi - back + this.depth) % this.depth;
+  }
+
+  private send(buf: Uint8Array, off: number, kind: number, seq: number): void {
+    const ch = this.phyTx.txIn;
+    const o = ch.push();
+    ch.col.kind[o] = kind;
+    ch.col.seq[o] = seq;
+    const d0 = o * FLIT_SLOT_BYTES;
+    for (let i = 0; i < F256_BYTES; i++) ch.bytes[d0 + i] = buf[off + i]!;
+    this.flitsSent++;
+  }
+}
