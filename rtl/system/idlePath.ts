@@ -71,6 +71,12 @@ function linkStages(dir: string, phy: Phy, rolloverFlit: boolean): BreakdownStag
  * node reads a line that lives on the second node, DRAM bank closed, nothing else in flight.
  * A system test runs exactly that read and checks the measured latency equals `totalCycles`.
  *
+ * "Idle" also means the wire is free when each flit is sent. The link layer's own flits (a credit
+ * return for the request's rx buffer, retry acknowledgements) leave right after the request
+ * arrives; on a fast link they are gone long before the answer, but where one flit takes as long
+ * as the controller and DRAM (a 256B flit on x1 is 64 ns at 32 GT/s) the answer waits behind them
+ * and the measured latency exceeds this sum. The pinning property covers links of x4 and wider.
+ *
  * The answer (S2M DRS + 64 B) needs more than one flit: in 68B mode the DRS header and three
  * 16-byte chunks fit the first flit and the fourth chunk rolls over into the next (CXL 3.1
  * §4.2.5); in 256B mode header and data fit one flit.

@@ -21,17 +21,21 @@ export function firstRemoteVmAddr(cfg: SystemConfig): { vm: number; vmAddr: numb
 /**
  * Measure one idle remote read: all configured traffic off, node 0's first vCPU of that VM reads
  * one remote line, nothing else moves. Returns the latency the vCPU port recorded (issue to answer
- * visible), in cycles, and the simulator so a testbench can trace it.
+ * visible), in cycles. `attach` may hook a tracer onto the simulator and return its close function.
  */
-export function measureIdleRemoteRead(cfg: SystemConfig, attach?: (sim: Simulator) => void): { cycles: number; route: number } {
+export function measureIdleRemoteRead(cfg: SystemConfig, attach?: (sim: Simulator) => (() => void) | void): { cycles: number; route: number } {
   const quiet: SystemConfig = { ...cfg, nodes: cfg.nodes.map((n) => ({ ...n, vms: n.vms.map((v) => ({ ...v, traffic: { ...v.traffic, pattern: 'none' as const } })) })) };
   const { vm, vmAddr } = firstRemoteVmAddr(quiet);
   const program = new VcpuProgram([{ op: HostOp.Read, vmAddr }]);
   const first = quiet.nodes[0]!.name;
   const fabric = new TwoNodeFabric(quiet, { sourceFor: (node, v, cpu) => (node === first && v === vm && cpu === 0 ? program : undefined) });
   const sim = new Simulator(fabric);
-  attach?.(sim);
-  sim.runUntil(() => program.isDone() && fabric.vcpus.every((p) => p.inflight === 0), 100_000);
+  const detach = attach?.(sim);
+  try {
+    sim.runUntil(() => program.isDone() && fabric.vcpus.every((p) => p.inflight === 0), 100_000);
+  } finally {
+    if (detach) detach();
+  }
   const port = fabric.nodes[0]!.vcpus.find((p) => p.vm === vm)!;
   const h = port.latency[LatencyClass.RemoteRead]!;
   if (h.count !== 1) throw new Error(`expected one remote read, recorded ${h.count} (status ${program.status(0)})`);
