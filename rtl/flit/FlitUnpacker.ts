@@ -53,10 +53,12 @@ export class FlitUnpacker extends Module {
   private readonly parser: FlitParser;
   private readonly outs: readonly MemMsgChannel[];
   private readonly pushedBefore = new Int32Array(4);
+  private peerPortId: number | undefined;
 
   constructor(parent: Module, name: string, readonly params: FlitUnpackerParams) {
     super(parent, name);
     if (params.mode !== 68 && params.mode !== 256) throw new ConfigError(`${this.path}.mode`, 'must be 68 or 256');
+    this.peerPortId = params.peerPortId;
     this.flitIn = this.channel('flitIn', params.flitInDepth, FLIT_FIELDS, FLIT_SLOT_BYTES);
     this.rxReq = memMsgChannel(this, 'rxReq', params.rxDepth.req);
     this.rxRwD = memMsgChannel(this, 'rxRwD', params.rxDepth.rwd);
@@ -79,6 +81,15 @@ export class FlitUnpacker extends Module {
     this.parser.clear();
   }
 
+  /**
+   * Elaboration: name the link partner's port id (see FlitUnpackerParams.peerPortId), for a composer
+   * that builds the link before it knows which node sits at the other end.
+   */
+  setPeerPortId(id: number): void {
+    if (!(Number.isInteger(id) && id >= 0 && id < 4096)) throw new RangeError(`${this.path}: port id must be 0..4095, got ${id}`);
+    this.peerPortId = id;
+  }
+
   override evaluate(): void {
     const p = this.parser;
     if (!this.flitIn.valid()) {
@@ -90,7 +101,7 @@ export class FlitUnpacker extends Module {
     }
     const slot = this.flitIn.pop();
     const outs = this.outs;
-    const peer = this.params.peerPortId;
+    const peer = this.peerPortId;
     if (peer !== undefined) for (let i = 0; i < 4; i++) this.pushedBefore[i] = outs[i]!.pendingPushes;
     p.parse(this.flitIn.bytes, slot * FLIT_SLOT_BYTES, outs);
     if (peer !== undefined) {

@@ -36,6 +36,9 @@ export class TwoNodeFabric extends Module {
           ...(opts.sourceFor ? { sourceFor: (vm: number, vcpu: number) => opts.sourceFor!(n.name, vm, vcpu) } : {}),
         }),
     );
+    // A point-to-point link end knows who is at the other end: that id is the SPID of what it receives.
+    this.link.a.unpacker.setPeerPortId(cfg.nodes[1]!.id);
+    this.link.b.unpacker.setPeerPortId(cfg.nodes[0]!.id);
   }
 
   /** Every vCPU port of both nodes. */

@@ -55,6 +55,10 @@ function extractReplayPath(counterexample: unknown): string | undefined {
 function onFailure<Ts>(name: string, details: fc.RunDetails<Ts>, opts: PropertyOptions<Ts>): never {
   const report = fc.defaultReportMessage(details) ?? 'property failed';
   const lines = [report];
+  const err = details.errorInstance;
+  if (err !== null && err !== undefined && !report.includes('Got error')) {
+    lines.push(`Got error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
   if (details.counterexample !== null && details.counterexamplePath !== null) {
     mkdirSync('waves', { recursive: true });
     const replay = {
