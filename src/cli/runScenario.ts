@@ -1,6 +1,7 @@
 import type { SystemConfig } from '../config/system.ts';
 import { Simulator } from '../sim/index.ts';
 import { openVcd } from '../vcd/Tracer.ts';
+import { writeStoryGtkw } from './storyLayout.ts';
 import { mergedLatencyByClass } from '../../rtl/host/HostStats.ts';
 import { LATENCY_CLASS_NAMES, LatencyClass } from '../../rtl/host/VcpuPort.ts';
 import type { TrafficGenerator } from '../../rtl/host/TrafficGenerator.ts';
@@ -80,8 +81,8 @@ export function runScenario(cfg: SystemConfig, opts: RunOptions = {}): RunReport
   const check = opts.check ?? true;
   const boards = check ? fabric.nodes.map((n) => new Scoreboard({ expect: accessOracle(cfg, n.cfg), throwOnError: false }).watch(...n.vcpus)) : [];
   const sim = new Simulator(fabric);
+  // openVcd attaches the tracer itself.
   const tracer = opts.vcd ? openVcd(sim, opts.vcd.replace(/\.vcd$/, ''), opts.trace && opts.trace.length > 0 ? { trace: opts.trace } : {}) : null;
-  if (tracer) sim.attach(tracer);
 
   const total = cfg.cycles;
   const t0 = process.hrtime.bigint();
@@ -146,7 +147,10 @@ export function runScenario(cfg: SystemConfig, opts: RunOptions = {}): RunReport
     drainCycles += 64;
   }
   for (const b of boards) b.finish();
-  tracer?.close();
+  if (tracer && opts.vcd) {
+    tracer.close();
+    writeStoryGtkw(opts.vcd.replace(/\.vcd$/, '.gtkw'), opts.vcd, tracer, cfg.nodes[0]!.name, cfg.nodes[1]!.name);
+  }
 
   const lat = mergedLatencyByClass(ports);
   const latencyNs: Record<string, LatencySummary> = {};

@@ -38,11 +38,11 @@ const FLAG_DEC = 0x24;
 const FLAG_GROUP_BEGIN = 0x800200;
 const FLAG_GROUP_END = 0x1000200;
 /**
- * Pixels left for the waves in the window this file asks for: 1000 px wide minus the signal tree
+ * Pixels left for the waves in the window this file asks for: 1400 px wide minus the signal tree
  * (sst_width 200) and the names column (signals_width 260). Not verifiable headless (under Xvfb
  * the Tcl script runs before the window is laid out), so this is the layout arithmetic only.
  */
-const WINDOW_PIXELS = 1000;
+const WINDOW_PIXELS = 1400;
 const SST_PIXELS = 200;
 const NAMES_PIXELS = 260;
 const WAVE_PIXELS = WINDOW_PIXELS - SST_PIXELS - NAMES_PIXELS;
@@ -52,17 +52,22 @@ function flagFor(t: GtkwTrace): number {
   return t.width === 1 ? FLAG_BIN : FLAG_HEX;
 }
 
+/** See gtkwText: GTKWave divides 2^-zoom by this to get time units per pixel (measured, 3.3.118). */
+const GTKWAVE_ZOOM_DIVISOR = 200;
+
 /** The text of a .gtkw for `vcdPath` showing `traces` (grouped in first-seen order of their group). */
 export function gtkwText(vcdPath: string, traces: readonly GtkwTrace[], opts: GtkwOptions): string {
   const cycles = opts.cyclesVisible ?? 150;
-  // GTKWave's zoom z shows 2^-z time units per pixel (zoom base 2): fit `cycles` periods in the window.
+  // Fit `cycles` periods in the window. Measured with GTKWave 3.3.118 under Xvfb (screenshots at
+  // z = -8.1 and z = -18): a saved zoom z shows 2^-z / 200 time units per pixel, not 2^-z as a
+  // reading of "zoom base 2" suggests; GTKWAVE_ZOOM_DIVISOR carries that factor.
   const ticksPerPixel = Math.max(1e-3, (cycles * opts.periodTicks) / WAVE_PIXELS);
-  const zoom = -Math.log2(ticksPerPixel);
+  const zoom = -Math.log2(ticksPerPixel * GTKWAVE_ZOOM_DIVISOR);
   const lines: string[] = [
     '[*] written by cxlfab (src/vcd/GtkwWriter.ts)',
     `[dumpfile] "${resolve(vcdPath)}"`,
     '[timestart] 0',
-    `[size] ${WINDOW_PIXELS} 600`,
+    `[size] ${WINDOW_PIXELS} 900`,
     '[pos] -1 -1',
     `*${zoom.toFixed(6)} -1${' -1'.repeat(25)}`,
   ];

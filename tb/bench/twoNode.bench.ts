@@ -16,8 +16,7 @@ function cyclesPerSecond(cycles: number, traced: boolean): number {
   const sim = new Simulator(fabric);
   sim.step(2000); // warm-up: JIT and caches
   const base = join(tmpdir(), `cxlfab-bench-${process.pid}`);
-  const tracer = traced ? openVcd(sim, base) : null;
-  if (tracer) sim.attach(tracer);
+  const tracer = traced ? openVcd(sim, base) : null; // attaches itself
   const t0 = process.hrtime.bigint();
   sim.step(cycles);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
