@@ -21,6 +21,15 @@ export interface FlitPackerParams {
    * (M2S Req, M2S RwD, S2M NDR, S2M DRS).
    */
   readonly peerRxDepth: { readonly req: number; readonly rwd: number; readonly ndr: number; readonly drs: number };
+  /**
+   * Credit-return coalescing. Owed credits always ride in the header of any flit that goes out;
+   * a flit sent ONLY to return credits waits until `creditReturnBatch` credits are owed or the
+   * oldest has waited `creditReturnDelayCycles`. Default 1 and 0: a credit-only flit at once.
+   * Without coalescing every freed buffer costs a flit on the wire (a read answer would often
+   * queue behind the credit flit its own request caused).
+   */
+  readonly creditReturnBatch?: number;
+  readonly creditReturnDelayCycles?: number;
 }
 
 /** Width of the credit registers: credit counters saturate at 2^16 - 1 (CXL 3.1 §4.2.7). */
@@ -66,6 +75,8 @@ export class FlitPacker extends Module {
   /** Class offered first in the next flit. */
   readonly rrStart: Reg;
   readonly flitSeq: Reg;
+  /** Cycles the oldest owed credit has waited for a flit to ride on (coalescing timer). */
+  readonly owedAge: Reg;
   /** Offers of a queued message refused for lack of a TX credit (for stats). */
   creditStalls = 0;
 
@@ -76,6 +87,8 @@ export class FlitPacker extends Module {
   private readonly cr = new Float64Array(4);
   private unpacker: FlitUnpacker | null = null;
   private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
+  private readonly creditBatch: number;
+  private readonly creditDelay: number;
 
   constructor(parent: Module, name: string, readonly params: FlitPackerParams) {
     super(parent, name);
@@ -101,6 +114,11 @@ export class FlitPacker extends Module {
     this.lastKind = this.reg('lastKind', 2, 0);
     this.rrStart = this.reg('rrStart', 2, 0);
     this.flitSeq = this.reg('flitSeq', FLIT_SEQ_BITS, 0);
+    this.owedAge = this.reg('owedAge', 16, 0);
+    this.creditBatch = params.creditReturnBatch ?? 1;
+    this.creditDelay = params.creditReturnDelayCycles ?? 0;
+    if (!(Number.isInteger(this.creditBatch) && this.creditBatch >= 1)) throw new ConfigError(`${this.path}.creditReturnBatch`, 'must be an integer ≥ 1');
+    if (!(Number.isInteger(this.creditDelay) && this.creditDelay >= 0 && this.creditDelay < 65535)) throw new ConfigError(`${this.path}.creditReturnDelayCycles`, 'must be an integer 0..65534');
     this.asm = params.mode === 68 ? new Flit68Assembler() : new Flit256Assembler();
     this.queues = [this.txReq, this.txRwD, this.txNdr, this.txDrs];
     this.creditRegs = [this.creditsM2SReq, this.creditsM2SRwD, this.creditsS2MNDR, this.creditsS2MDRS];
@@ -182,7 +200,9 @@ export class FlitPacker extends Module {
           }
         }
       }
-      if (asm.allDataNext() || asm.count > 0 || owedReq + owedRwD + owedNdr + owedDrs > 0 || asm.owed > 0) {
+      const owedTotal = owedReq + owedRwD + owedNdr + owedDrs;
+      const creditFlitDue = owedTotal > 0 && (owedTotal >= this.creditBatch || this.owedAge.q >= this.creditDelay);
+      if (asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0) {
         const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
         const sl = out.push();
         const dst = out.bytes;
@@ -206,5 +226,7 @@ export class FlitPacker extends Module {
     this.owedM2SRwD.d = owedRwD;
     this.owedS2MNDR.d = owedNdr;
     this.owedS2MDRS.d = owedDrs;
+    const stillOwed = owedReq + owedRwD + owedNdr + owedDrs;
+    this.owedAge.d = stillOwed > 0 ? Math.min(this.owedAge.q + 1, 65535) : 0;
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigError, Module } from '../../src/sim/index.ts';
+import { ConfigError, nsToCycles, Module } from '../../src/sim/index.ts';
 import { CxlPort, type ClassDepths } from './CxlPort.ts';
 import { Phy, type PhyFaults } from './Phy.ts';
 import { DEFAULT_RETRY_LINK, type RetryLinkParams } from './RetryLink68.ts';
@@ -29,6 +29,9 @@ export interface CxlLinkParams {
   readonly faultsAB?: PhyFaults;
   readonly faultsBA?: PhyFaults;
   readonly seed: number;
+  /** Credit-return coalescing at both ends: batch size and the longest wait, ns (FlitPackerParams). */
+  readonly creditReturnBatch?: number;
+  readonly creditReturnDelayNs?: number;
 }
 
 export const DEFAULT_RETRAIN_NS = 1000;
@@ -69,6 +72,8 @@ export class CxlLink extends Module {
       peerRxDepth: p.rxDepth,
       flitQueueDepth: p.flitQueueDepth ?? DEFAULT_FLIT_QUEUE_DEPTH,
       retry,
+      ...(p.creditReturnBatch !== undefined ? { creditReturnBatch: p.creditReturnBatch } : {}),
+      ...(p.creditReturnDelayNs !== undefined ? { creditReturnDelayCycles: nsToCycles(p.creditReturnDelayNs, this.ctx) } : {}),
     };
     this.a = new CxlPort(this, 'a', port, this.phyAB, this.phyBA);
     this.b = new CxlPort(this, 'b', port, this.phyBA, this.phyAB);

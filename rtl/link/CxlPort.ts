@@ -25,6 +25,9 @@ export interface CxlPortParams {
   /** Depth of the packer's flitOut and the unpacker's flitIn. */
   readonly flitQueueDepth: number;
   readonly retry: RetryLinkParams;
+  /** Packer credit-return coalescing (FlitPackerParams); default: a credit-only flit at once. */
+  readonly creditReturnBatch?: number;
+  readonly creditReturnDelayCycles?: number;
 }
 
 /**
@@ -52,6 +55,8 @@ export class CxlPort extends Module {
       txQueueDepth: params.txQueueDepth,
       flitOutDepth: params.flitQueueDepth,
       peerRxDepth: params.peerRxDepth,
+      ...(params.creditReturnBatch !== undefined ? { creditReturnBatch: params.creditReturnBatch } : {}),
+      ...(params.creditReturnDelayCycles !== undefined ? { creditReturnDelayCycles: params.creditReturnDelayCycles } : {}),
     });
     this.unpacker = new FlitUnpacker(this, 'unpacker', { mode, flitInDepth: params.flitQueueDepth, rxDepth: params.rxDepth });
     this.packer.connectUnpacker(this.unpacker);

@@ -68,5 +68,7 @@ export function linkParams(cfg: SystemConfig): CxlLinkParams {
       linkDown: f.downAtNs >= 0 ? [{ atNs: f.downAtNs, forNs: f.downForNs }] : [],
     },
     seed: cfg.seed,
+    creditReturnBatch: l.creditReturnBatch,
+    creditReturnDelayNs: l.creditReturnDelayNs,
   };
 }

@@ -112,6 +112,8 @@ export const systemSchema: Field = obj({
     retryBufferEntries: int(32, '68B link-layer retry buffer entries (≥ 22)', { min: 22, max: 1024 }),
     txQueueDepth: int(16, 'packer input queue per channel', { min: 1 }),
     rxBuffers: int(32, 'receiver buffers per channel = credits advertised', { min: 1, max: 64 }),
+    creditReturnBatch: int(8, 'a flit only to return credits waits until this many are owed...', { min: 1, max: 64 }),
+    creditReturnDelayNs: num(200, '...or until the oldest has waited this long, ns (otherwise credits ride on traffic)', { min: 0, max: 60_000 }),
     faults: obj({
       bitErrorRate: num(0, 'probability that a bit on the wire flips', { min: 0, max: 0.01 }),
       burstRate: num(0, 'probability per flit of a burst error', { min: 0, max: 1 }),
@@ -140,7 +142,7 @@ export interface NodeConfig {
   vms: VmConfig[];
 }
 export interface FaultConfig { bitErrorRate: number; burstRate: number; burstBits: number; dropRate: number; downAtNs: number; downForNs: number; retrainNs: number }
-export interface LinkConfig { flitMode: '68B' | '256B'; lanes: number; gtps: number; phyLatencyNs: number; retryBufferEntries: number; txQueueDepth: number; rxBuffers: number; faults: FaultConfig }
+export interface LinkConfig { flitMode: '68B' | '256B'; lanes: number; gtps: number; phyLatencyNs: number; retryBufferEntries: number; txQueueDepth: number; rxBuffers: number; creditReturnBatch: number; creditReturnDelayNs: number; faults: FaultConfig }
 export interface SystemConfig { name: string; clockGHz: number; seed: number; cycles: number; timingProfile: keyof typeof TIMING_PROFILES; link: LinkConfig; nodes: NodeConfig[] }
 
 /**
