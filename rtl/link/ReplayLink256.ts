@@ -12,12 +12,16 @@ import type { RetryLinkParams } from './RetryLink68.ts';
  *
  * - Header (bytes 0-1, PHY-owned): byte 0 [7:6] Flit Type, [3:2] Replay Command, [1:0] seq[9:8];
  *   byte 1 seq[7:0] (CXL 3.2 T6-5/T6-6). The packer writes Flit Type; this TX writes the rest.
- * - Acks and Naks travel in NOP flits (Flit Type 00) built by this TX: Replay Command 01 = Ack,
- *   10 = Nak, sequence field = the last sequence number received in order. NOPs are never put in the
- *   replay buffer nor handed to the unpacker (CXL 3.2 T6-6: NOP/IDLE flits are not replayed).
- *   DIFFERENCE from PCIe 6: PCIe carries Ack/Nak in the header of any flit (with implicit sequence
- *   numbers on such flits) and has further replay commands; here every payload flit carries its
- *   own sequence number and acks always go in NOPs.
+ * - Acks ride in the header of a new payload flit, as in PCIe 6 flit mode: Replay Command 01 = Ack,
+ *   sequence field = the last sequence number received in order; such a flit's own sequence number
+ *   is implicit (the previous payload flit's + 1). The RX can only trust an implicit number while it
+ *   has seen every flit since the last explicit one (no bad flit, PHY marker or overrun since);
+ *   otherwise it drops the flit and Naks. Replays always go out with an explicit number (the buffer
+ *   keeps that form). With no payload flit to carry a due Ack, and for every Nak (Replay Command
+ *   10), the TX sends a NOP flit (Flit Type 00); NOPs are never put in the replay buffer nor handed
+ *   to the unpacker (CXL 3.2 T6-6: NOP/IDLE flits are not replayed).
+ *   DIFFERENCE from PCIe 6: PCIe has further replay commands and sequence-number rules (e.g. explicit
+ *   numbers at fixed intervals); this keeps only what an Ack/Nak protocol needs.
  * - RX: FEC-correct, CRC-check; a bad flit, a PHY Lost/Retrained marker, a sequence gap or no room in
  *   the unpacker's flitIn → one Nak (until the next in-order flit); a duplicate (behind ESeq) is
  *   dropped; an in-order flit is delivered and counted towards the next Ack.
@@ -51,6 +55,11 @@ export class ReplayLink256 extends Module {
   readonly replayTimer: Reg;
   readonly numRetry: Reg;
   readonly phyReinitReq: Reg;
+  /** RX: the previous payload flit was received good, so `lastRxSeq` + 1 is the next implicit number. */
+  readonly lastRxValid: Reg;
+  readonly lastRxSeq: Reg;
+  /** TX: a payload flit went out before, so the next new flit may carry an Ack (implicit number). */
+  readonly txStarted: Reg;
 
   flitsSent = 0;
   flitsDelivered = 0;
@@ -61,6 +70,8 @@ export class ReplayLink256 extends Module {
   overruns = 0;
   naksSent = 0;
   acksSent = 0;
+  /** Acks carried in payload-flit headers (no NOP needed). */
+  acksPiggybacked = 0;
   duplicates = 0;
   gaps = 0;
   replayedFlits = 0;
@@ -106,6 +117,9 @@ export class ReplayLink256 extends Module {
     this.replayTimer = this.reg('replayTimer', 32, 0);
     this.numRetry = this.reg('numRetry', 8, 0);
     this.phyReinitReq = this.reg('phyReinitReq', 1, 0);
+    this.lastRxValid = this.reg('lastRxValid', 1, 0);
+    this.lastRxSeq = this.reg('lastRxSeq', SEQ256_BITS, 0);
+    this.txStarted = this.reg('txStarted', 1, 0);
     this.probe('replayOccupancy', SEQ256_BITS, () => (this.wrPtr.q - this.ackPtr.q) & (SEQ256_MOD - 1));
     this.probe('crcErrors', 32, () => this.crcErrors);
     this.probe('naksSent', 32, () => this.naksSent);
@@ -114,7 +128,7 @@ export class ReplayLink256 extends Module {
 
   override onReset(): void {
     this.flitsSent = this.flitsDelivered = this.crcErrors = this.fecCorrected = this.phyLost = this.retrains = this.overruns = 0;
-    this.naksSent = this.acksSent = this.duplicates = this.gaps = this.replayedFlits = this.timeouts = this.phyReinits = this.badAcks = 0;
+    this.naksSent = this.acksSent = this.acksPiggybacked = this.duplicates = this.gaps = this.replayedFlits = this.timeouts = this.phyReinits = this.badAcks = 0;
   }
 
   /** Replays this end asked for (Naks sent). */
@@ -134,6 +148,8 @@ export class ReplayLink256 extends Module {
   private rt = 0;
   private nr = 0;
   private progress = false;
+  private lv = 0;
+  private ls = 0;
 
   override evaluate(): void {
     this.es = this.eseq.q;
@@ -148,6 +164,8 @@ export class ReplayLink256 extends Module {
     this.rt = this.replayTimer.q;
     this.nr = this.numRetry.q;
     this.progress = false;
+    this.lv = this.lastRxValid.q;
+    this.ls = this.lastRxSeq.q;
     let reinit = 0;
 
     this.receive();
@@ -180,9 +198,12 @@ export class ReplayLink256 extends Module {
     this.replayTimer.d = this.rt;
     this.numRetry.d = this.nr;
     this.phyReinitReq.d = reinit;
+    this.lastRxValid.d = this.lv;
+    this.lastRxSeq.d = this.ls;
   }
 
   private bad(): void {
+    this.lv = 0;
     if (this.ns === 0) {
       this.ns = 1;
       this.no = 1;
@@ -215,11 +236,24 @@ export class ReplayLink256 extends Module {
       if (chk === Flit256Check.Corrected) this.fecCorrected++;
       const type = b[off]! >> TYPE_SHIFT;
       const cmd = (b[off]! >> CMD_SHIFT) & 3;
-      const seq = ((b[off]! & 3) << 8) | b[off + 1]!;
+      const field = ((b[off]! & 3) << 8) | b[off + 1]!;
       if (type === FlitType256.Nop) {
-        if (cmd === ReplayCmd.Ack || cmd === ReplayCmd.Nak) this.ackNak(cmd, seq);
+        if (cmd === ReplayCmd.Ack || cmd === ReplayCmd.Nak) this.ackNak(cmd, field);
         continue;
       }
+      let seq = field;
+      if (cmd === ReplayCmd.Ack) {
+        this.ackNak(cmd, field);
+        if (this.lv === 0) {
+          // Implicit number after a flit we did not see: cannot place it.
+          this.gaps++;
+          this.bad();
+          continue;
+        }
+        seq = (this.ls + 1) & (SEQ256_MOD - 1);
+      }
+      this.lv = 1;
+      this.ls = seq;
       if (seq !== this.es) {
         const behind = (this.es - seq) & (SEQ256_MOD - 1);
         if (behind > 0 && behind <= MAX_REPLAY_ENTRIES) this.duplicates++;
@@ -270,7 +304,10 @@ export class ReplayLink256 extends Module {
     const ch = this.phyTx.txIn;
     let sentAck = false;
     if (ch.canPush()) {
-      if (this.no === 1 || this.ao === 1 || this.pa >= this.params.ackForceThreshold || (this.pa > 0 && this.ackIdle.q >= this.ackTimerCycles)) {
+      const ackDue = this.ao === 1 || this.pa >= this.params.ackForceThreshold || (this.pa > 0 && this.ackIdle.q >= this.ackTimerCycles);
+      const canNew = this.rp === this.wp && this.txSrc.valid() && ((this.wp - this.ap) & (SEQ256_MOD - 1)) < this.depth;
+      const piggyback = ackDue && canNew && this.txStarted.q === 1;
+      if (this.no === 1 || (ackDue && !piggyback)) {
         const b = this.scratch;
         for (let i = 0; i < F256_BYTES; i++) b[i] = 0;
         const last = (this.es - 1) & (SEQ256_MOD - 1);
@@ -290,7 +327,7 @@ export class ReplayLink256 extends Module {
         this.send(this.buf, i * F256_BYTES, this.bufKind[i]!, this.rp);
         this.rp = (this.rp + 1) & (SEQ256_MOD - 1);
         this.replayedFlits++;
-      } else if (this.txSrc.valid() && ((this.wp - this.ap) & (SEQ256_MOD - 1)) < this.depth) {
+      } else if (canNew) {
         const src = this.txSrc;
         const s = src.pop();
         const i = this.wi;
@@ -301,7 +338,23 @@ export class ReplayLink256 extends Module {
         this.buf[off + 1] = this.wp & 0xff;
         writeCrcFec256(this.buf, off);
         this.bufKind[i] = src.col.kind[s]!;
-        this.send(this.buf, off, this.bufKind[i]!, this.wp);
+        if (piggyback) {
+          // Same flit, header carrying the Ack instead of its own (now implicit) number.
+          const b = this.scratch;
+          for (let k = 0; k < F256_BYTES; k++) b[k] = this.buf[off + k]!;
+          const last = (this.es - 1) & (SEQ256_MOD - 1);
+          b[0] = (b[0]! & 0xf0) | (ReplayCmd.Ack << CMD_SHIFT) | (last >> 8);
+          b[1] = last & 0xff;
+          writeCrcFec256(b, 0);
+          this.send(b, 0, this.bufKind[i]!, this.wp);
+          this.acksPiggybacked++;
+          this.ao = 0;
+          this.pa = 0;
+          sentAck = true;
+        } else {
+          this.send(this.buf, off, this.bufKind[i]!, this.wp);
+        }
+        this.txStarted.d = 1;
         this.wp = (this.wp + 1) & (SEQ256_MOD - 1);
         this.wi = (this.wi + 1) % this.depth;
         this.rp = this.wp;

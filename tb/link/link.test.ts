@@ -181,6 +181,8 @@ describe('CxlLink without faults', () => {
         expect(s.retries).toBe(0);
         expect(s.replayed).toBe(0);
       }
+      // 256B: acks ride in payload-flit headers when there is traffic to carry them.
+      if (mode === '256B') expect((b.link.a.link as ReplayLink256).acksPiggybacked + (b.link.b.link as ReplayLink256).acksPiggybacked).toBeGreaterThan(0);
       expect(b.credits.worst.min).toBeGreaterThanOrEqual(0);
     });
   }
