@@ -1,5 +1,7 @@
 import { ConfigError, nsToCycles, Module } from '../../src/sim/index.ts';
-import { CxlPort, type ClassDepths } from './CxlPort.ts';
+import { FlitPacker } from '../flit/FlitPacker.ts';
+import { FlitUnpacker } from '../flit/FlitUnpacker.ts';
+import { CxlPort, LINK_RX_STAGES, LINK_TX_STAGES, PHY_OUT_STAGES, type ClassDepths } from './CxlPort.ts';
 import { Phy, type PhyFaults } from './Phy.ts';
 import { DEFAULT_RETRY_LINK, type RetryLinkParams } from './RetryLink68.ts';
 
@@ -81,5 +83,14 @@ export class CxlLink extends Module {
       ph.watchReinit(this.a.link.phyReinitReq);
       ph.watchReinit(this.b.link.phyReinitReq);
     }
+  }
+
+  /**
+   * Cycles from a message being visible in one port's tx queue to it being visible in the other
+   * port's rx queue, on an idle link without faults: the sum of the named stages.
+   */
+  idleMessageLatencyCycles(): number {
+    const phy = this.phyAB;
+    return FlitPacker.PACK_STAGES + LINK_TX_STAGES + phy.serializationCycles + phy.latencyCycles + PHY_OUT_STAGES + LINK_RX_STAGES + FlitUnpacker.UNPACK_STAGES;
   }
 }

@@ -6,6 +6,13 @@ import type { Phy } from './Phy.ts';
 import { ReplayLink256 } from './ReplayLink256.ts';
 import { RetryLink68, type RetryLinkParams } from './RetryLink68.ts';
 
+/** Link-layer TX: a flit visible in the packer's flitOut is in the PHY's txIn (visible) one cycle later. */
+export const LINK_TX_STAGES = 1;
+/** PHY output register: a flit that arrived is visible to the link-layer RX one cycle later. */
+export const PHY_OUT_STAGES = 1;
+/** Link-layer RX: a good flit popped from the PHY is visible in the unpacker's flitIn one cycle later. */
+export const LINK_RX_STAGES = 1;
+
 /** Buffer depths per CXL.mem class (messages). */
 export interface ClassDepths {
   readonly req: number;
@@ -37,10 +44,9 @@ export interface CxlPortParams {
  * Devices push messages into txReq/txRwD/txNdr/txDrs (the packer's input queues) and pop them
  * from rxReq/rxRwD/rxNdr/rxDrs (the unpacker's output queues). The PHYs belong to the CxlLink.
  *
- * Idle latency of one message, cycles (pinned by tb/link/link.test.ts):
- *   PACK_STAGES (tx queue → flitOut) + 1 (flitOut register → link TX) + 1 (PHY txIn register)
- *   + serializationCycles + latencyCycles + 1 (PHY rxOut register) + 1 (unpacker flitIn register)
- *   + UNPACK_STAGES (flitIn → rx queue visible).
+ * Idle latency of one message, cycles (CxlLink.idleMessageLatencyCycles, pinned by tb/link/link.test.ts):
+ *   PACK_STAGES (tx queue → flitOut) + LINK_TX_STAGES (→ PHY txIn) + serializationCycles
+ *   + latencyCycles + PHY_OUT_STAGES + LINK_RX_STAGES (→ unpacker flitIn) + UNPACK_STAGES (→ rx queue).
  */
 export class CxlPort extends Module {
   readonly packer: FlitPacker;

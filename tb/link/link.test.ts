@@ -87,6 +87,7 @@ describe('CxlLink idle latency = sum of named stages', () => {
         FlitUnpacker.UNPACK_STAGES; // flitIn → rx queue
       expect(arrived - 1).toBe(stages);
       expect(arrived - 1).toBe(17);
+      expect(b.link.idleMessageLatencyCycles()).toBe(17);
       expect(b.sinkB.got[MsgClass.M2SReq]).toEqual(msgsA[MsgClass.M2SReq]);
     });
   }
@@ -314,6 +315,17 @@ describe('68B LLR escalation and link down', () => {
     const [msgsA, msgsB] = fc.sample(fc.tuple(trafficArb(68, 15), trafficArb(68, 15)), { numRuns: 1, seed: 9 })[0]!;
     const run = (order?: number) => {
       const b = buildLink(params('68B', { faults: { bitErrorRate: 2e-4, dropRate: 0.01 } }), msgsA, msgsB, 0.7, order === undefined ? {} : { evalOrderSeed: order });
+      const n = runToCompletion(b, msgsA, msgsB, 100_000);
+      return { n, stats: linkStats(b), a: b.sinkA.got, bb: b.sinkB.got };
+    };
+    const ref = run();
+    for (const s of [1, 2, 3]) expect(run(s)).toEqual(ref);
+  });
+
+  it('256B: results do not depend on module evaluation order', () => {
+    const [msgsA, msgsB] = fc.sample(fc.tuple(trafficArb(256, 15), trafficArb(256, 15)), { numRuns: 1, seed: 19 })[0]!;
+    const run = (order?: number) => {
+      const b = buildLink(params('256B', { faults: { bitErrorRate: 5e-4, dropRate: 0.01 } }), msgsA, msgsB, 0.7, order === undefined ? {} : { evalOrderSeed: order });
       const n = runToCompletion(b, msgsA, msgsB, 100_000);
       return { n, stats: linkStats(b), a: b.sinkA.got, bb: b.sinkB.got };
     };
