@@ -216,7 +216,7 @@ export class Phy extends Module {
 
     // ---- link state: down windows, re-init requests, retraining ----
     const w = this.nextWindow.q;
-    let goDown = w < this.windowStart.length && cycle >= this.windowStart[w]!;
+    const goDown = w < this.windowStart.length && cycle >= this.windowStart[w]!;
     let reinit = false;
     if (state === PhyState.Up) {
       for (let i = 0; i < this.reinitSources.length; i++) if (this.reinitSources[i]!.q === 1) reinit = true;
@@ -248,7 +248,6 @@ export class Phy extends Module {
         }
       }
     }
-    goDown = false;
 
     // ---- transmit: start as many flits as the wire frees this cycle ----
     if (state === PhyState.Up) {

@@ -5,10 +5,12 @@ import {
   F68_BYTES,
   F68_FLIT_OFF,
   getAk68,
+  getHdr68,
   getCtlPayload68,
   getLlCtrl68,
   getSubType68,
   HDR68_AK,
+  HDR68_RSPCRD,
   LLCRD_ACK_SUB,
   LlCtrl,
   RetrySub,
@@ -31,7 +33,8 @@ import { PhyStatus, type Phy } from './Phy.ts';
  *  1. a RETRY sequence in progress: RETRY_FRAMES × RETRY.Frame, then RETRY.Ack or RETRY.Req;
  *  2. start a RETRY.Ack sequence (the peer asked), then replay the LLRB from the peer's ESeq;
  *  3. start a RETRY.Req sequence (our RX saw a bad flit) carrying our ESeq;
- *  4. replay; 5. a forced LLCRD when ≥ ackForceThreshold acks are pending;
+ *  4. replay; 5. a forced LLCRD when ≥ ackForceThreshold acks are pending (not between a protocol
+ *     flit and its all-data flits while the LLRB has room);
  *  6. a new flit from the packer (Ak set when ≥ 8 acks are pending, CRC written, copy kept in the
  *     LLRB), only while ≥ 2 LLRB entries are free: the last one is kept for an ack-carrying LLCRD
  *     (CXL 3.1 §4.2.8: "with 2 free only Ack-bearing flits"), so two full ends can always ack;
@@ -50,6 +53,9 @@ import { PhyStatus, type Phy } from './Phy.ts';
  * since the last good flit; above maxNumRetry → PHY_REINIT (the PHY retrains; its Retrained marker
  * restarts the retry), NUM_PHY_REINIT above maxNumPhyReinit → ABORT (link dead, everything dropped).
  * A RETRY.Ack arriving in NORMAL is stale (its replay would duplicate flits): treated as an error.
+ *
+ * An LLCRD that returns no credits (the ones this TX makes) is consumed by the RX and never reaches
+ * the unpacker; LLCRDs from the packer (credit returns) are passed on after their acks are taken.
  *
  * Acks are exactly-once: an Ak or LLCRD Full_Ack is applied only when its flit is accepted in order,
  * and a replayed flit carries the same bytes (and acks) as the original.
@@ -88,6 +94,9 @@ const ACK_EMPTY = 0, ACK_NUM_RETRY = 3, ACK_WRPTR = 8, ACK_ESEQ = 16, ACK_FREEBU
 const NUM_RETRY_BITS = 5;
 // LLCRD Ack payload: Ack[2:0] at [2:0], Ack[7:4] at [7:4]; Ack[3] is the header Ak bit.
 const LLCRD_ACK_LO = 0, LLCRD_ACK_HI = 4;
+/** Header credit-return fields RspCrd/ReqCrd/DataCrd: bits [31:20] (CXL 3.1 Fig. 4-7; reference §2.2). */
+const HDR68_CRD_FIRST = HDR68_RSPCRD;
+const HDR68_CRD_BITS = 12;
 /** Protocol ID byte for CXL.cache/mem (0x55 sent twice, CXL 1.1 §6.2.2). */
 const PID_CACHEMEM_BYTE = 0x55;
 
@@ -153,17 +162,28 @@ export class RetryLink68 extends Module {
   replayedFlits = 0;
   discarded = 0;
   llcrdSent = 0;
+  /** Ack-only LLCRDs received and consumed by the link layer (not passed to the unpacker). */
+  llcrdConsumed = 0;
   timeouts = 0;
   phyReinits = 0;
   staleAcks = 0;
   /** Protocol violations that only garbage can cause (a RETRY.Req ESeq outside the LLRB window, acks beyond what was sent). */
   badRetryReqs = 0;
   ackOverflows = 0;
+  /**
+   * Model self-check: the TX writes each flit's sequence number into the PHY's `seq` sideband (never
+   * used for decisions); an accepted flit whose sideband differs from ESeq means the implicit
+   * numbering went wrong. Tests require 0. First cycle it happened in `firstSeqMismatchCycle`.
+   */
+  seqMismatches = 0;
+  firstSeqMismatchCycle = -1;
 
   readonly depth: number;
   readonly ackTimerCycles: number;
   private readonly llrb: Uint8Array;
   private readonly llrbKind: Uint8Array;
+  /** Sequence number each LLRB entry was written with (self-check of the index arithmetic). */
+  private readonly llrbSeq: Int16Array;
   private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
 
   constructor(
@@ -195,6 +215,7 @@ export class RetryLink68 extends Module {
     this.ackTimerCycles = Math.max(1, nsToCycles(p.ackTimerNs, this.ctx));
     this.llrb = new Uint8Array(this.depth * F68_BYTES);
     this.llrbKind = new Uint8Array(this.depth);
+    this.llrbSeq = new Int16Array(this.depth);
 
     this.lrsm = this.reg('lrsm', 3, Lrsm.Normal);
     this.eseq = this.reg('eseq', 8, 0);
@@ -222,8 +243,9 @@ export class RetryLink68 extends Module {
 
   override onReset(): void {
     this.flitsSent = this.flitsDelivered = this.crcErrors = this.phyLost = this.retrains = this.overruns = this.retryRequests = 0;
-    this.retryReqsSent = this.retryAcksSent = this.replayedFlits = this.discarded = this.llcrdSent = 0;
-    this.timeouts = this.phyReinits = this.staleAcks = this.badRetryReqs = this.ackOverflows = 0;
+    this.retryReqsSent = this.retryAcksSent = this.replayedFlits = this.discarded = this.llcrdSent = this.llcrdConsumed = 0;
+    this.timeouts = this.phyReinits = this.staleAcks = this.badRetryReqs = this.ackOverflows = this.seqMismatches = 0;
+    this.firstSeqMismatchCycle = -1;
   }
 
   /** Retries this end asked for (entries into LLRREQ, including after TIMEOUT). */
@@ -323,6 +345,9 @@ export class RetryLink68 extends Module {
         continue;
       }
       this.fs = 0;
+      if (this.lr === Lrsm.Normal && inCh.col.seq[s] !== this.es) {
+        if (this.seqMismatches++ === 0) this.firstSeqMismatchCycle = this.ctx.cycle;
+      }
       this.retryable(kind, buf, off);
     }
     if (this.lr === Lrsm.LocalIdle) {
@@ -406,30 +431,38 @@ export class RetryLink68 extends Module {
       this.discarded++;
       return;
     }
+    const isLlcrd = kind === FlitKind.Control && getLlCtrl68(buf, off) === LlCtrl.LLCRD && getSubType68(buf, off) === LLCRD_ACK_SUB;
+    // An LLCRD that returns no credits only carries acks: it ends here. The unpacker never sees it,
+    // so it cannot disturb the unpacker's all-data (rollover) tracking.
+    const forUnpacker = !isLlcrd || getHdr68(buf, off, HDR68_CRD_FIRST, HDR68_CRD_BITS) !== 0;
     const out = this.rxDst;
-    if (!out.canPush()) {
+    if (forUnpacker && !out.canPush()) {
       // The unpacker is not keeping up: drop and have the peer replay (no flit is ever lost).
       this.overruns++;
       this.badFlit();
       return;
     }
-    const o = out.push();
-    out.col.kind[o] = kind;
-    out.col.seq[o] = this.es;
-    const dst = out.bytes;
-    const d0 = o * FLIT_SLOT_BYTES;
-    for (let i = 0; i < F68_BYTES; i++) dst[d0 + i] = buf[off + i]!;
-    // Repair a single bad protocol-ID copy so the unpacker sees a clean flit.
-    dst[d0] = PID_CACHEMEM_BYTE;
-    dst[d0 + 1] = PID_CACHEMEM_BYTE;
-    this.flitsDelivered++;
+    if (forUnpacker) {
+      const o = out.push();
+      out.col.kind[o] = kind;
+      out.col.seq[o] = this.es;
+      const dst = out.bytes;
+      const d0 = o * FLIT_SLOT_BYTES;
+      for (let i = 0; i < F68_BYTES; i++) dst[d0 + i] = buf[off + i]!;
+      // Repair a single bad protocol-ID copy so the unpacker sees a clean flit.
+      dst[d0] = PID_CACHEMEM_BYTE;
+      dst[d0 + 1] = PID_CACHEMEM_BYTE;
+      this.flitsDelivered++;
+    } else {
+      this.llcrdConsumed++;
+    }
     this.es = (this.es + 1) & (SEQ_MOD - 1);
     this.nr = 0;
     this.npr = 0;
     if (this.pa < MAX_FULL_ACK * 2) this.pa++;
     // Acks the peer sent us (exactly once: only for flits accepted in order).
     let acks = 0;
-    if (kind === FlitKind.Control && getLlCtrl68(buf, off) === LlCtrl.LLCRD && getSubType68(buf, off) === LLCRD_ACK_SUB) {
+    if (isLlcrd) {
       acks = getCtlPayload68(buf, off, LLCRD_ACK_LO, 3) | (getAk68(buf, off) ? ACKS_PER_AK : 0) | (getCtlPayload68(buf, off, LLCRD_ACK_HI, 4) << 4);
     } else if (kind !== FlitKind.AllData && getAk68(buf, off)) {
       acks = ACKS_PER_AK;
@@ -481,7 +514,9 @@ export class RetryLink68 extends Module {
         setCtlPayload68(b, 0, ACK_WRPTR, 8, this.wp);
         setCtlPayload68(b, 0, ACK_ESEQ, 8, this.ackReqEseq);
         setCtlPayload68(b, 0, ACK_FREEBUF, 8, this.depth - occ);
-        this.rp = this.ackReqEseq;
+        // Replay from the peer's ESeq (checked against the LLRB window when the Req arrived; acks since
+        // then only cover flits before it, so this guard only matters for CRC-valid garbage).
+        this.rp = ((this.ackReqEseq - this.ap) & (SEQ_MOD - 1)) <= occ ? this.ackReqEseq : this.ap;
         this.ackReq = 0;
         this.retryAcksSent++;
         seq = CtlSeq.None;
@@ -504,18 +539,22 @@ export class RetryLink68 extends Module {
       this.send(b, 0, FlitKind.Control, -1);
     } else if (this.rp !== this.wp) {
       const i = this.llrbIndex(this.rp);
+      if (this.llrbSeq[i] !== this.rp) this.fail(`LLRB entry ${i} holds seq ${this.llrbSeq[i]}, replay wants ${this.rp} (WrPtr ${this.wp}, AckPtr ${this.ap})`);
       this.send(this.llrb, i * F68_BYTES, this.llrbKind[i]!, this.rp);
       this.rp = (this.rp + 1) & (SEQ_MOD - 1);
       this.replayedFlits++;
     } else {
       const free = this.depth - ((this.wp - this.ap) & (SEQ_MOD - 1));
       const src = this.txSrc;
-      if (free >= 1 && this.pa >= this.params.ackForceThreshold) {
+      // Control flits may not interleave with all-data flits (CXL 3.1 §4.2.5): while the packer is
+      // in the middle of a rollover, a forced LLCRD waits, unless the LLRB has only the reserved entry.
+      const midRollover = src.valid() && src.col.kind[src.peek()] === FlitKind.AllData;
+      if (free >= 1 && this.pa >= this.params.ackForceThreshold && (!midRollover || free < 2)) {
         this.sendLlcrd();
         sentAck = true;
       } else if (free >= 2 && src.valid()) {
         sentAck = this.sendNew(src);
-      } else if (free >= 1 && this.pa >= 2 && this.ackIdle.q >= this.ackTimerCycles) {
+      } else if (free >= 1 && this.pa >= 2 && this.ackIdle.q >= this.ackTimerCycles && (!midRollover || free < 2)) {
         this.sendLlcrd();
         sentAck = true;
       }
@@ -538,6 +577,7 @@ export class RetryLink68 extends Module {
   private commitNew(kind: number): void {
     const i = this.wi;
     this.llrbKind[i] = kind;
+    this.llrbSeq[i] = this.wp;
     writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
     this.send(this.llrb, i * F68_BYTES, kind, this.wp);
     this.wp = (this.wp + 1) & (SEQ_MOD - 1);

@@ -236,7 +236,7 @@ function runCase(c: FaultCase, trace?: string): { b: LinkBench; ok: boolean; why
     const seen = l.crcErrors + l.phyLost + l.retrains;
     if (seen > 0 && l.retries === 0) why.push(`${l.path}: saw ${seen} bad flits but asked for no retry`);
     if (port.unpacker.illegalFlits.q !== 0) why.push(`${port.unpacker.path}: ${port.unpacker.illegalFlits.q} illegal flits delivered`);
-    if (l instanceof RetryLink68 && l.badRetryReqs + l.ackOverflows > 0) why.push(`${l.path}: protocol violations ${l.badRetryReqs}/${l.ackOverflows}`);
+    if (l instanceof RetryLink68 && l.badRetryReqs + l.ackOverflows + l.seqMismatches > 0) why.push(`${l.path}: protocol violations ${l.badRetryReqs}/${l.ackOverflows}/${l.seqMismatches}`);
     if (l instanceof ReplayLink256 && l.badAcks > 0) why.push(`${l.path}: ${l.badAcks} bad acks`);
   }
   const injected = [b.link.phyAB, b.link.phyBA].reduce((s, p) => s + p.bitErrors + p.bursts + p.drops + p.linkDowns, 0);
