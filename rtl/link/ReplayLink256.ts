@@ -1,7 +1,7 @@
 import { checkFlit256, F256_BYTES, Flit256Check, writeCrcFec256 } from '../../src/bits/crc.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES, FlitKind } from '../flit/FlitFormat.ts';
-import { PhyStatus, type Phy } from './Phy.ts';
+import { PhyState, PhyStatus, type Phy } from './Phy.ts';
 import type { RetryLinkParams } from './RetryLink68.ts';
 
 /**
@@ -172,7 +172,9 @@ export class ReplayLink256 extends Module {
 
     // REPLAY_TIMER: unacked flits and no ack progress for too long → replay all of them.
     const occ = (this.wp - this.ap) & (SEQ256_MOD - 1);
-    if (occ === 0 || this.progress) this.rt = 0;
+    // The timer holds while either direction is down or retraining (as PCIe's REPLAY_TIMER in Recovery).
+    const linkUp = this.phyTx.linkState.q === PhyState.Up && this.phyRx.linkState.q === PhyState.Up;
+    if (occ === 0 || this.progress || !linkUp) this.rt = 0;
     else if (++this.rt >= this.params.retryTimeoutCycles) {
       this.rt = 0;
       this.timeouts++;

@@ -19,7 +19,7 @@ import {
   setHdr68,
 } from '../flit/Flit68.ts';
 import { FLIT_SLOT_BYTES, FlitKind } from '../flit/FlitFormat.ts';
-import { PhyStatus, type Phy } from './Phy.ts';
+import { PhyState, PhyStatus, type Phy } from './Phy.ts';
 
 /**
  * 68B Link-Layer Retry (LLR) of one link end: the TX half (retry buffer, Ak insertion, CRC, RETRY
@@ -350,7 +350,8 @@ export class RetryLink68 extends Module {
       }
       this.retryable(kind, buf, off);
     }
-    if (this.lr === Lrsm.LocalIdle) {
+    // TIMEOUT counts only while both directions are up: a retraining PHY is not a lost RETRY.Ack.
+    if (this.lr === Lrsm.LocalIdle && this.phyTx.linkState.q === PhyState.Up && this.phyRx.linkState.q === PhyState.Up) {
       this.to++;
       if (this.to >= this.params.retryTimeoutCycles) {
         this.timeouts++;

@@ -311,6 +311,21 @@ describe('68B LLR escalation and link down', () => {
     expect(isDeepStrictEqual(b.sinkA.got, msgsB)).toBe(true);
   });
 
+  it('256B: lost Naks/Acks are recovered by the replay timer; repeated timeouts ask for a PHY re-init', () => {
+    const [msgsA, msgsB] = fc.sample(fc.tuple(trafficArb(256, 25), trafficArb(256, 25)), { numRuns: 1, seed: 5 })[0]!;
+    // Bursts of 40 bits defeat the FEC (3 interleaves × 1 byte) and drops lose whole flits.
+    const p = params('256B', { faultsBA: { burstRate: 0.5, burstLength: 40, dropRate: 0.2 }, retrainNs: 100, retry: { retryTimeoutCycles: 40, maxNumRetry: 1 } });
+    const b = buildLink(p, msgsA, msgsB);
+    runToCompletion(b, msgsA, msgsB, 200_000);
+    const a = b.link.a.link as ReplayLink256;
+    const bb = b.link.b.link as ReplayLink256;
+    expect(a.crcErrors + a.phyLost).toBeGreaterThan(0);
+    expect(a.timeouts + bb.timeouts).toBeGreaterThan(0);
+    expect(a.phyReinits + bb.phyReinits).toBeGreaterThan(0);
+    expect(isDeepStrictEqual(b.sinkB.got, msgsA)).toBe(true);
+    expect(isDeepStrictEqual(b.sinkA.got, msgsB)).toBe(true);
+  });
+
   it('results do not depend on module evaluation order', () => {
     const [msgsA, msgsB] = fc.sample(fc.tuple(trafficArb(68, 15), trafficArb(68, 15)), { numRuns: 1, seed: 9 })[0]!;
     const run = (order?: number) => {
