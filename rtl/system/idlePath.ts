@@ -71,11 +71,12 @@ function linkStages(dir: string, phy: Phy, rolloverFlit: boolean): BreakdownStag
  * node reads a line that lives on the second node, DRAM bank closed, nothing else in flight.
  * A system test runs exactly that read and checks the measured latency equals `totalCycles`.
  *
- * "Idle" also means the wire is free when each flit is sent. The link layer's own flits (a credit
- * return for the request's rx buffer, retry acknowledgements) leave right after the request
- * arrives; on a fast link they are gone long before the answer, but where one flit takes as long
- * as the controller and DRAM (a 256B flit on x1 is 64 ns at 32 GT/s) the answer waits behind them
- * and the measured latency exceeds this sum. The pinning property covers links of x4 and wider.
+ * "Idle" also means the wire is free when each flit is sent. The far end owes the request a
+ * credit and an acknowledgement; both ride on the answer unless their timers (credit-return delay,
+ * ack timer) fire first and send them alone. A flit sent alone is harmless if it is off the wire
+ * before the answer is ready, but where it is still serialising (slow links, a fast controller) the
+ * answer waits behind it and the measured latency exceeds this sum. The pinning property in
+ * tb/system states exactly when the sum holds.
  *
  * The answer (S2M DRS + 64 B) needs more than one flit: in 68B mode the DRS header and three
  * 16-byte chunks fit the first flit and the fourth chunk rolls over into the next (CXL 3.1

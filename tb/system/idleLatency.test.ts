@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { loadSystemConfig } from '../../src/config/system.ts';
+import { DEFAULT_RETRY_LINK } from '../../rtl/link/RetryLink68.ts';
 import { idleRemoteReadBreakdown } from '../../rtl/system/idlePath.ts';
 import { measureIdleRemoteRead } from '../lib/idleMeasure.ts';
 import { checkProperty } from '../lib/pbt.ts';
@@ -37,10 +38,13 @@ describe('idle remote read = sum of its named stages', () => {
   it('property: for random timing parameters the measured idle read equals the breakdown total', () => {
     const params = fc.record({
       clock: fc.constantFrom(0.5, 1, 1.25, 2),
-      // 68B only: in 256B mode the replay layer sends its acknowledgements in NOP flits on a timer
-      // (rtl/link/ReplayLink256.ts), and one may take the wire just as the answer leaves; the 256B
-      // idle path is pinned by the directed test below on the default Gen6 x16 link instead.
-      link: fc.constantFrom(['link.flitMode="68B"', 'link.gtps=32'], ['link.flitMode="68B"', 'link.gtps=16'], ['link.flitMode="68B"', 'link.gtps=8']),
+      link: fc.constantFrom(
+        ['link.flitMode="68B"', 'link.gtps=32'],
+        ['link.flitMode="68B"', 'link.gtps=16'],
+        ['link.flitMode="68B"', 'link.gtps=8'],
+        ['link.flitMode="256B"', 'link.gtps=64'],
+        ['link.flitMode="256B"', 'link.gtps=32'],
+      ),
       lanes: fc.constantFrom(1, 2, 4, 8, 16),
       phy: fc.integer({ min: 0, max: 60 }),
       ctrl: fc.integer({ min: 0, max: 200 }),
@@ -75,6 +79,10 @@ describe('idle remote read = sum of its named stages', () => {
         // or is off the wire before the answer is ready.
         const delay = Math.ceil(cfg.link.creditReturnDelayNs * cfg.clockGHz - 1e-9);
         fc.pre(targetSide + 2 < delay || targetSide >= delay + 3 * flit);
+        // Likewise the far link layer's acknowledgement: it rides on the answer unless the ack timer
+        // fires first and sends it alone (an LLCRD in 68B, a NOP in 256B).
+        const ackDelay = Math.max(1, Math.ceil(DEFAULT_RETRY_LINK.ackTimerNs * cfg.clockGHz - 1e-9));
+        fc.pre(targetSide + 2 < ackDelay || targetSide >= ackDelay + 3 * flit);
         expect(measureIdleRemoteRead(cfg).cycles).toBe(idleRemoteReadBreakdown(cfg).totalCycles);
       }),
       {
