@@ -159,8 +159,15 @@ export class FlitPacker extends Module {
       owedDrs = satAdd(owedDrs, u.rxDrs.lastPopped, CREDIT_MAX);
     }
     const out = this.flitOut;
-    if (out.canPush()) {
-      const asm = this.asm;
+    const asm = this.asm;
+    const owedTotal = owedReq + owedRwD + owedNdr + owedDrs;
+    const creditFlitDue = owedTotal > 0 && (owedTotal >= this.creditBatch || this.owedAge.q >= this.creditDelay);
+    // Idle fast path (speed only): with every tx queue empty, no data owed by earlier flits (so no
+    // forced direction and no all-data flit) and no credit-only flit due, the packing below adds
+    // nothing and sends nothing; begin() would only reset the assembler's per-flit scratch state,
+    // which the next busy cycle resets again before using it. Registers are written as before below.
+    const idle = asm.owed === 0 && !creditFlitDue && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid();
+    if (!idle && out.canPush()) {
       const start = this.rrStart.q;
       // Built in a scratch buffer and copied into flitOut only if something goes out this cycle.
       asm.begin(this.scratch, 0);
@@ -200,8 +207,6 @@ export class FlitPacker extends Module {
           }
         }
       }
-      const owedTotal = owedReq + owedRwD + owedNdr + owedDrs;
-      const creditFlitDue = owedTotal > 0 && (owedTotal >= this.creditBatch || this.owedAge.q >= this.creditDelay);
       if (asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0) {
         const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
         const sl = out.push();
