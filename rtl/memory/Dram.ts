@@ -215,12 +215,16 @@ export class Dram extends Module {
   private respond(now: number): void {
     if (now < this.earliestDone) return;
     const rsp = this.rsp;
-    const q = this.qState.length;
+    // Typed arrays in locals: the scans below are the DRAM's hottest loops (speed only).
+    const qState = this.qState;
+    const qDoneAt = this.qDoneAt;
+    const qSeq = this.qSeq;
+    const q = qState.length;
     for (;;) {
       let best = -1;
       for (let e = 0; e < q; e++) {
-        if (this.qState[e] !== Q_ISSUED || this.qDoneAt[e]! > now) continue;
-        if (best < 0 || this.qDoneAt[e]! < this.qDoneAt[best]! || (this.qDoneAt[e] === this.qDoneAt[best] && this.qSeq[e]! < this.qSeq[best]!)) best = e;
+        if (qState[e] !== Q_ISSUED || qDoneAt[e]! > now) continue;
+        if (best < 0 || qDoneAt[e]! < qDoneAt[best]! || (qDoneAt[e] === qDoneAt[best] && qSeq[e]! < qSeq[best]!)) best = e;
       }
       if (best < 0) break;
       if (!rsp.canPush()) {
@@ -237,12 +241,12 @@ export class Dram extends Module {
       const i0 = best * LINE_BYTES;
       if (this.qOp[best] === DramOp.Read) for (let i = 0; i < LINE_BYTES; i++) out[o + i] = this.qData[i0 + i]!;
       else for (let i = 0; i < LINE_BYTES; i++) out[o + i] = 0;
-      this.qState[best] = Q_FREE;
+      qState[best] = Q_FREE;
       this.used--;
       this.inFlight--;
     }
     let earliest = Infinity;
-    for (let e = 0; e < q; e++) if (this.qState[e] === Q_ISSUED && this.qDoneAt[e]! < earliest) earliest = this.qDoneAt[e]!;
+    for (let e = 0; e < q; e++) if (qState[e] === Q_ISSUED && qDoneAt[e]! < earliest) earliest = qDoneAt[e]!;
     this.earliestDone = earliest;
   }
 
@@ -283,20 +287,25 @@ export class Dram extends Module {
     const q = this.qState.length;
     const headOf = this.headOf;
     const touched = this.touched;
+    // Typed arrays in locals: this scan runs most cycles under load (speed only).
+    const qState = this.qState;
+    const qBank = this.qBank;
+    const qSeq = this.qSeq;
     let nTouched = 0;
     // The oldest waiting request of each bank is that bank's head.
     for (let e = 0; e < q; e++) {
-      if (this.qState[e] !== Q_WAITING) continue;
-      const b = this.qBank[e]!;
+      if (qState[e] !== Q_WAITING) continue;
+      const b = qBank[e]!;
       const h = headOf[b]!;
       if (h < 0) {
         headOf[b] = e;
         touched[nTouched++] = b;
-      } else if (this.qSeq[e]! < this.qSeq[h]!) headOf[b] = e;
+      } else if (qSeq[e]! < qSeq[h]!) headOf[b] = e;
     }
     const t = this.timing;
     const colPick = this.colPick;
-    colPick.fill(-1);
+    // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
+    for (let ch = 0; ch < colPick.length; ch++) colPick[ch] = -1;
     let wake = Infinity;
     for (let k = 0; k < nTouched; k++) {
       const b = touched[k]!;
