@@ -35,6 +35,8 @@ export class Channel<F extends string = string> {
   fullStalls = 0;
   /** Set by the tracer; -1 when not traced. */
   traceIndex = -1;
+  /** The columns in `fields` order: copySlotTo between channels of one field list avoids keyed lookups. */
+  private readonly colList: Float64Array[];
 
   constructor(
     readonly owner: Module,
@@ -47,6 +49,7 @@ export class Channel<F extends string = string> {
     const col = {} as { [K in F]: Float64Array };
     for (const f of fields) col[f] = new Float64Array(depth);
     this.col = col;
+    this.colList = fields.map((f) => col[f]);
     this.bytes = new Uint8Array(depth * bytesPerSlot);
     owner.addChannel(this);
   }
@@ -172,9 +175,17 @@ export class Channel<F extends string = string> {
 
   /** Copy every column and the byte slab of one slot to a slot of another channel with the same fields. */
   copySlotTo(slot: number, dst: Channel<F>, dstSlot: number): void {
-    for (let i = 0; i < this.fields.length; i++) {
-      const f = this.fields[i]!;
-      dst.col[f][dstSlot] = this.col[f][slot]!;
+    if (dst.fields === this.fields) {
+      // Same field list (the usual case: both built by one xxxChannel() helper): column i is field i
+      // on both sides, no `col[name]` lookups.
+      const a = this.colList;
+      const b = dst.colList;
+      for (let i = 0; i < a.length; i++) b[i]![dstSlot] = a[i]![slot]!;
+    } else {
+      for (let i = 0; i < this.fields.length; i++) {
+        const f = this.fields[i]!;
+        dst.col[f][dstSlot] = this.col[f][slot]!;
+      }
     }
     // A byte loop, not set(subarray(...)): subarray allocates a view object per call.
     const n = Math.min(this.bytesPerSlot, dst.bytesPerSlot);
