@@ -1,7 +1,7 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
-import { HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import { HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostReqField, type HostRspChannel, type HostRspField } from './HostMsg.ts';
 import { StageRing } from './StageRing.ts';
 
 /** Byte enables of a full 32-byte half line. */
@@ -80,6 +80,15 @@ export class HostRouter extends Module {
   private readonly idIssue: Float64Array;
   private readonly freeIds: Int32Array;
   private freeCount = 0;
+  // Column lists in HOST_REQ_FIELDS / HOST_RSP_FIELDS order for every channel and stage a command is
+  // copied between, taken once here: the per-command copies then index by position instead of doing
+  // keyed `col[name]` lookups, which V8 cannot make fast (speed only; the same values move).
+  private readonly vcpuReqCols: (readonly Float64Array[])[];
+  private readonly vcpuRspCols: (readonly Float64Array[])[];
+  private readonly devReqCols: readonly Float64Array[];
+  private readonly devRspCols: readonly Float64Array[];
+  private readonly reqStageCols: readonly Float64Array[];
+  private readonly rspStageCols: readonly Float64Array[];
 
   constructor(parent: Module, name: string, params: HostRouterParams, ports: HostRouterPorts) {
     super(parent, name);
@@ -117,6 +126,14 @@ export class HostRouter extends Module {
     this.idIssue = new Float64Array(n);
     this.freeIds = new Int32Array(n);
     this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
+    const reqCols = (c: { readonly col: { readonly [K in HostReqField]: Float64Array } }): Float64Array[] => HOST_REQ_FIELDS.map((f) => c.col[f]);
+    const rspCols = (c: { readonly col: { readonly [K in HostRspField]: Float64Array } }): Float64Array[] => HOST_RSP_FIELDS.map((f) => c.col[f]);
+    this.vcpuReqCols = ports.vcpuReq.map(reqCols);
+    this.vcpuRspCols = ports.vcpuRsp.map(rspCols);
+    this.devReqCols = reqCols(ports.devReq);
+    this.devRspCols = rspCols(ports.devRsp);
+    this.reqStageCols = reqCols(this.reqStage);
+    this.rspStageCols = rspCols(this.rspStage);
     this.probe('requestOccupancy', 16, () => this.reqStage.occupancy);
     this.probe('responseOccupancy', 16, () => this.rspStage.occupancy);
     this.probe('localInflight', 16, () => this.maxLocalOutstanding - this.freeCount);
@@ -177,11 +194,7 @@ export class HostRouter extends Module {
       if (!ch.valid()) continue;
       const src = ch.pop();
       const s = this.reqStage.accept(cycle + this.params.requestLatencyCycles - 1);
-      const c = this.reqStage.col;
-      for (let f = 0; f < HOST_REQ_FIELDS.length; f++) {
-        const name = HOST_REQ_FIELDS[f]!;
-        c[name][s] = ch.col[name][src]!;
-      }
+      copyColumns(this.vcpuReqCols[i]!, src, this.reqStageCols, s);
       this.reqStage.copyLineIn(s, ch.bytes, src * LINE_BYTES);
       this.acceptedFrom[i]!++;
       this.rrNext = (i + 1) % n;
@@ -230,10 +243,7 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      for (let f = 0; f < HOST_REQ_FIELDS.length; f++) {
-        const name = HOST_REQ_FIELDS[f]!;
-        out.col[name][o] = c[name][s]!;
-      }
+      copyColumns(this.reqStageCols, s, this.devReqCols, o);
       this.reqStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
       this.routedRemote++;
     } else {
@@ -289,11 +299,7 @@ export class HostRouter extends Module {
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const r = this.rspStage.accept(ready);
-      const a = this.rspStage.col;
-      for (let f = 0; f < HOST_RSP_FIELDS.length; f++) {
-        const name = HOST_RSP_FIELDS[f]!;
-        a[name][r] = inp.col[name][k]!;
-      }
+      copyColumns(this.devRspCols, k, this.rspStageCols, r);
       this.rspStage.copyLineIn(r, inp.bytes, k * LINE_BYTES);
     }
   }
@@ -313,12 +319,14 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      for (let f = 0; f < HOST_RSP_FIELDS.length; f++) {
-        const name = HOST_RSP_FIELDS[f]!;
-        out.col[name][o] = a[name][s]!;
-      }
+      copyColumns(this.rspStageCols, s, this.vcpuRspCols[src]!, o);
       this.rspStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
       this.rspStage.release();
     }
   }
+}
+
+/** Copy one entry between two column lists of the same field order (slot si of src to slot di of dst). */
+function copyColumns(src: readonly Float64Array[], si: number, dst: readonly Float64Array[], di: number): void {
+  for (let f = 0; f < src.length; f++) dst[f]![di] = src[f]![si]!;
 }
