@@ -148,14 +148,22 @@ export function encodeMsg(t: CompiledTable, src: MemMsgSlots, slot: number, buf:
     let v = 0;
     switch (t.kinds[i]) {
       case K_VALID: v = 1; break;
-      case K_COL: v = c[t.cols[i]!][slot]! % POW2[w]!; break;
-      case K_ADDR_HI: v = Math.floor(c.addr[slot]! / 64) % POW2[w]!; break;
+      case K_COL: v = wrapToField(c[t.cols[i]!][slot]!, POW2[w]!); break;
+      case K_ADDR_HI: v = wrapToField(Math.floor(c.addr[slot]! / 64), POW2[w]!); break;
       case K_ADDR5: v = Math.floor(c.addr[slot]! / 32) % 2; break;
       case K_TRP: v = t.cls === MsgClass.M2SRwD && c.opcode[slot] === M2SRwDOp.MemWrPtl ? 1 : 0; break;
       default: v = 0;
     }
     setBits(buf, byteOff, p, w, v);
   }
+}
+
+/**
+ * `x % m`, without the floating-point remainder call when |x| < m (then x % m is x itself, sign and
+ * -0 included; NaN takes the `%` path): almost every column value already fits its field.
+ */
+function wrapToField(x: number, m: number): number {
+  return x < m && x > -m ? x : x % m;
 }
 
 /**
