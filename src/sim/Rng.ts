@@ -1,7 +1,9 @@
 /**
  * Deterministic 32-bit PRNG (xoshiro128**), the only source of randomness inside the model.
- * Math.random would break seeds, fast-check replay and shrinking, so nothing in rtl/ or src/ uses it.
- * No allocation per draw.
+ * The built-in JS random source is unseeded and would break seeds, fast-check replay and shrinking,
+ * so nothing in rtl/ or src/ draws from it.
+ * No objects per draw; note that V8 may box a returned value above 2^30 when the call is not inlined
+ * (measured in TrafficGenerator, which therefore keeps its own 30-bit generator seeded from this one).
  */
 export class Rng {
   private s0: number;
