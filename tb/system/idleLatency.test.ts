@@ -77,12 +77,15 @@ describe('idle remote read = sum of its named stages', () => {
         // The far packer returns the request's credit on its own flit only after the coalescing
         // delay; the read is idle if that flit goes after the answer (which then carries the credit)
         // or is off the wire before the answer is ready.
+        // The timers start a few registered hops before the controller (PHY out, link RX, unpacker)
+        // and the answer needs a few after it (packer, link TX) to claim the wire first.
+        const HOPS = 6;
         const delay = Math.ceil(cfg.link.creditReturnDelayNs * cfg.clockGHz - 1e-9);
-        fc.pre(targetSide + 2 < delay || targetSide >= delay + 3 * flit);
+        fc.pre(targetSide + HOPS < delay || targetSide >= delay + 3 * flit);
         // Likewise the far link layer's acknowledgement: it rides on the answer unless the ack timer
         // fires first and sends it alone (an LLCRD in 68B, a NOP in 256B).
         const ackDelay = Math.max(1, Math.ceil(DEFAULT_RETRY_LINK.ackTimerNs * cfg.clockGHz - 1e-9));
-        fc.pre(targetSide + 2 < ackDelay || targetSide >= ackDelay + 3 * flit);
+        fc.pre(targetSide + HOPS < ackDelay || targetSide >= ackDelay + 3 * flit);
         expect(measureIdleRemoteRead(cfg).cycles).toBe(idleRemoteReadBreakdown(cfg).totalCycles);
       }),
       {
