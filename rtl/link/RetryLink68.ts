@@ -152,6 +152,8 @@ export class RetryLink68 extends Module {
   flitsSent = 0;
   flitsDelivered = 0;
   crcErrors = 0;
+  /** Flits whose protocol ID had one bad copy (corrected from the other, CXL 1.1 §6.2.2). */
+  protocolIdCorrected = 0;
   phyLost = 0;
   retrains = 0;
   overruns = 0;
@@ -242,7 +244,7 @@ export class RetryLink68 extends Module {
   }
 
   override onReset(): void {
-    this.flitsSent = this.flitsDelivered = this.crcErrors = this.phyLost = this.retrains = this.overruns = this.retryRequests = 0;
+    this.flitsSent = this.flitsDelivered = this.crcErrors = this.protocolIdCorrected = this.phyLost = this.retrains = this.overruns = this.retryRequests = 0;
     this.retryReqsSent = this.retryAcksSent = this.replayedFlits = this.discarded = this.llcrdSent = this.llcrdConsumed = 0;
     this.timeouts = this.phyReinits = this.staleAcks = this.badRetryReqs = this.ackOverflows = this.seqMismatches = 0;
     this.firstSeqMismatchCycle = -1;
@@ -334,6 +336,8 @@ export class RetryLink68 extends Module {
         this.badFlit();
         continue;
       }
+      // One bad copy is corrected, not retried; counted so an injected fault is never invisible.
+      if (buf[off] !== PID_CACHEMEM_BYTE || buf[off + 1] !== PID_CACHEMEM_BYTE) this.protocolIdCorrected++;
       if (!checkCrc16Flit68(buf, off + F68_FLIT_OFF)) {
         this.crcErrors++;
         this.badFlit();

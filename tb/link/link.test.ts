@@ -9,6 +9,7 @@ import { ReplayLink256 } from '../../rtl/link/ReplayLink256.ts';
 import { Lrsm, RetryLink68 } from '../../rtl/link/RetryLink68.ts';
 import { trafficArb } from '../flit/arbitraries.ts';
 import { type MsgRec, REC_FIELDS } from '../flit/harness.ts';
+import { env } from '../lib/env.ts';
 import { checkProperty } from '../lib/pbt.ts';
 import { traceTo, withWaves } from '../lib/waves.ts';
 import { buildLink, type LinkBench, LinkTop, runToCompletion, total } from './linkHarness.ts';
@@ -240,7 +241,11 @@ function runCase(c: FaultCase, trace?: string): { b: LinkBench; ok: boolean; why
     if (l instanceof ReplayLink256 && l.badAcks > 0) why.push(`${l.path}: ${l.badAcks} bad acks`);
   }
   const injected = [b.link.phyAB, b.link.phyBA].reduce((s, p) => s + p.bitErrors + p.bursts + p.drops + p.linkDowns, 0);
-  const noticed = [b.link.a.link, b.link.b.link].reduce((s, l) => s + l.crcErrors + l.phyLost + l.retrains + (l instanceof ReplayLink256 ? l.fecCorrected : 0), 0);
+  // A fault may be repaired without a retry: a 256B FEC correction, or a 68B protocol ID with one bad copy.
+  const noticed = [b.link.a.link, b.link.b.link].reduce(
+    (s, l) => s + l.crcErrors + l.phyLost + l.retrains + (l instanceof ReplayLink256 ? l.fecCorrected : l.protocolIdCorrected),
+    0,
+  );
   if (injected > 0 && noticed === 0 && [b.link.phyAB, b.link.phyBA].every((p) => p.lostInFlight === 0)) why.push(`${injected} faults injected, none noticed`);
   return { b, ok: why.length === 0, why: why.join('; ') };
 }
@@ -265,8 +270,9 @@ describe('CxlLink with faults (property)', () => {
           },
         },
       );
-      // The fault mix must actually exercise the retry machinery across the run.
-      expect(retriesSeen).toBeGreaterThan(0);
+      // The fault mix must actually exercise the retry machinery across the run (not when replaying
+      // one recorded case, which may be a fault that was repaired without a retry).
+      if (env.replay?.name !== `link_faults_${mode}`) expect(retriesSeen).toBeGreaterThan(0);
     });
   }
 });
