@@ -43,6 +43,9 @@ export class Simulator {
   readonly wideProbes: readonly WideProbe[];
   /** The modules whose evaluate() is called, in evaluation order. */
   readonly evaluated: readonly Module[];
+  /** Every register's q and d, indexed like `regs` (see Reg.bindTo): the clock edge is one copy. */
+  readonly regQ: Float64Array;
+  readonly regD: Float64Array;
   private readonly observers: CycleObserver[] = [];
   private readonly evaluateAll: () => void;
 
@@ -53,6 +56,9 @@ export class Simulator {
     const modules = [...top.walk()];
     this.modules = modules;
     this.regs = modules.flatMap((m) => m.regs);
+    this.regQ = new Float64Array(this.regs.length);
+    this.regD = new Float64Array(this.regs.length);
+    this.regs.forEach((r, i) => r.bindTo(this.regQ, this.regD, i));
     this.channels = modules.flatMap((m) => m.channels);
     this.probes = modules.flatMap((m) => m.probes);
     this.wideProbes = modules.flatMap((m) => m.wideProbes);
@@ -98,17 +104,15 @@ export class Simulator {
 
   /** Advance `n` clock cycles. A SimulationError flushes every observer (the VCD up to that cycle) first. */
   step(n = 1): void {
-    const regs = this.regs;
+    const regQ = this.regQ;
+    const regD = this.regD;
     const chans = this.channels;
     const obs = this.observers;
     const ctx = this.top.ctx;
     try {
       for (let k = 0; k < n; k++) {
         this.evaluateAll();
-        for (let i = 0; i < regs.length; i++) {
-          const r = regs[i]!;
-          r.q = r.d;
-        }
+        regQ.set(regD);
         for (let i = 0; i < chans.length; i++) chans[i]!.commit();
         ctx.cycle++;
         for (let i = 0; i < obs.length; i++) obs[i]!.sample(ctx.cycle);
