@@ -13,6 +13,31 @@ import { SimulationError } from './SimulationError.ts';
  * message. A slot index returned by push/peek/pop stays valid until the consumer pops it and a
  * later push reuses it, i.e. at least until the end of the cycle.
  */
+/**
+ * Channels that moved, by index in the simulator's `channels`: `now` fills during a cycle; at the
+ * edge it becomes `last` (what the tracer and the next edge need: those channels' lastPushed /
+ * lastPopped are nonzero until the edge after).
+ */
+export class ChannelActivity {
+  now: Int32Array;
+  nowCount = 0;
+  last: Int32Array;
+  lastCount = 0;
+  /**
+   * After an edge: the channels whose counts that edge cleared are `now[0 .. clearedCount)` (the
+   * array is reused, so this holds until the next cycle's first push or pop). Observers sampling
+   * after the edge read it; nothing else does.
+   */
+  clearedCount = 0;
+  /** Bumped by a reset: every channel changed, observers must look at all of them. */
+  resets = 0;
+
+  constructor(channels: number) {
+    this.now = new Int32Array(channels);
+    this.last = new Int32Array(channels);
+  }
+}
+
 export class Channel<F extends string = string> {
   /** Field columns, indexed by slot. */
   readonly col: { readonly [K in F]: Float64Array };
@@ -35,6 +60,15 @@ export class Channel<F extends string = string> {
   fullStalls = 0;
   /** Set by the tracer; -1 when not traced. */
   traceIndex = -1;
+  /**
+   * The simulator's list of channels with activity this cycle (null outside a Simulator). A
+   * channel enters it on its first push or pop of a cycle, so the clock edge commits only the
+   * ~15 % of channels that moved instead of all of them.
+   */
+  private activity: ChannelActivity | null = null;
+  /** Index of this channel in the simulator's `channels`, and whether it is listed this cycle. */
+  private simIndex = -1;
+  private listed = false;
   /** The columns in `fields` order: copySlotTo between channels of one field list avoids keyed lookups. */
   private readonly colList: Float64Array[];
   /** 32-bit view of `bytes` when slots are whole words (null otherwise): copySlotTo moves 4 bytes a step. */
@@ -87,6 +121,7 @@ export class Channel<F extends string = string> {
     let slot = this.head + this.count + this.pushed;
     if (slot >= this.depth) slot -= this.depth;
     this.pushed++;
+    if (!this.listed && this.activity !== null) this.enlist();
     return slot;
   }
 
@@ -135,10 +170,30 @@ export class Channel<F extends string = string> {
     let slot = this.head + this.popped;
     if (slot >= this.depth) slot -= this.depth;
     this.popped++;
+    if (!this.listed && this.activity !== null) this.enlist();
     return slot;
   }
 
   // ---- kernel --------------------------------------------------------------------------------
+
+  /** Called once by the Simulator that owns this channel. */
+  attachActivity(activity: ChannelActivity, simIndex: number): void {
+    this.activity = activity;
+    this.simIndex = simIndex;
+    this.listed = false;
+  }
+
+  private enlist(): void {
+    this.listed = true;
+    const a = this.activity!;
+    a.now[a.nowCount++] = this.simIndex;
+  }
+
+  /** The simulator's edge: commit, and leave the activity list. */
+  commitListed(): void {
+    this.listed = false;
+    this.commit();
+  }
 
   /** Clock edge: apply this cycle's pops and pushes. */
   commit(): void {

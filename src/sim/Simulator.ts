@@ -1,4 +1,4 @@
-import { Channel } from './Channel.ts';
+import { Channel, ChannelActivity } from './Channel.ts';
 import { Module, type Probe, type WideProbe } from './Module.ts';
 import { Reg } from './Reg.ts';
 import { Rng } from './Rng.ts';
@@ -46,6 +46,8 @@ export class Simulator {
   /** Every register's q and d, indexed like `regs` (see Reg.bindTo): the clock edge is one copy. */
   readonly regQ: Float64Array;
   readonly regD: Float64Array;
+  /** Channels that moved this cycle and last cycle (see Channel.enlist). */
+  readonly activity: ChannelActivity;
   private readonly observers: CycleObserver[] = [];
   private readonly evaluateAll: () => void;
 
@@ -60,6 +62,7 @@ export class Simulator {
     this.regD = new Float64Array(this.regs.length);
     this.regs.forEach((r, i) => r.bindTo(this.regQ, this.regD, i));
     this.channels = modules.flatMap((m) => m.channels);
+    this.activity = new ChannelActivity(this.channels.length);
     this.probes = modules.flatMap((m) => m.probes);
     this.wideProbes = modules.flatMap((m) => m.wideProbes);
     const evaluated = modules.filter((m) => m.evaluate !== Module.prototype.evaluate);
@@ -97,6 +100,13 @@ export class Simulator {
       r.d = v;
     }
     for (const c of this.channels) c.reset();
+    // Reset empties the activity lists; pushes made outside a step before the reset are dropped
+    // with the channel state they belonged to.
+    this.channels.forEach((c, i) => c.attachActivity(this.activity, i));
+    this.activity.nowCount = 0;
+    this.activity.lastCount = 0;
+    this.activity.clearedCount = 0;
+    this.activity.resets++;
     for (const m of this.modules) m.onReset();
     this.top.ctx.cycle = 0;
     for (const o of this.observers) o.sample(0);
@@ -107,13 +117,29 @@ export class Simulator {
     const regQ = this.regQ;
     const regD = this.regD;
     const chans = this.channels;
+    const act = this.activity;
     const obs = this.observers;
     const ctx = this.top.ctx;
     try {
       for (let k = 0; k < n; k++) {
         this.evaluateAll();
         regQ.set(regD);
-        for (let i = 0; i < chans.length; i++) chans[i]!.commit();
+        // Channels that moved last cycle still show that cycle's push/pop counts: clear them,
+        // then commit the ones that moved this cycle (which sets their counts again).
+        const last = act.last;
+        for (let i = 0; i < act.lastCount; i++) {
+          const c = chans[last[i]!]!;
+          c.lastPushed = 0;
+          c.lastPopped = 0;
+        }
+        const now = act.now;
+        const nowCount = act.nowCount;
+        for (let i = 0; i < nowCount; i++) chans[now[i]!]!.commitListed();
+        act.clearedCount = act.lastCount;
+        act.now = last;
+        act.last = now;
+        act.lastCount = nowCount;
+        act.nowCount = 0;
         ctx.cycle++;
         for (let i = 0; i < obs.length; i++) obs[i]!.sample(ctx.cycle);
       }

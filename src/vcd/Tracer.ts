@@ -77,6 +77,11 @@ export class VcdTracer implements CycleObserver {
    */
   private readonly regLast: Float64Array;
   private readonly chanLast: Float64Array;
+  /** Index of each traced channel in sim.channels, and a per-sim-channel "look at it" flag. */
+  private readonly chanAt: Int32Array;
+  private readonly chanDirty: Uint8Array;
+  /** sim.activity.resets when last sampled: a reset (or the first sample) means look at every channel. */
+  private seenResets = -1;
   private readonly probeLast: Float64Array;
   /** Reads every traced probe and passes changes to the writer (generated: see compileProbeSampler). */
   private readonly sampleProbes: (w: VcdWriter, last: Float64Array) => void;
@@ -156,6 +161,9 @@ export class VcdTracer implements CycleObserver {
     this.regVar = Int32Array.from(regVar);
     const bankIndex = new Map(sim.regs.map((r, i) => [r, i] as const));
     this.regAt = Int32Array.from(this.regs, (r) => bankIndex.get(r)!);
+    const chanIndex = new Map(sim.channels.map((c, i) => [c, i] as const));
+    this.chanAt = Int32Array.from(this.chans, (c) => chanIndex.get(c)!);
+    this.chanDirty = new Uint8Array(sim.channels.length);
     this.chanVar = Int32Array.from(chanVar);
     this.probeVar = Int32Array.from(probeVar);
     this.wideVar = Int32Array.from(wideVar);
@@ -205,10 +213,25 @@ export class VcdTracer implements CycleObserver {
         regLast[i] = q;
       }
     }
+    // Only channels that moved in the cycle just committed, or whose push/pop counts that edge
+    // cleared, can show a new value (sim.activity); visit those, in declaration order so the VCD
+    // is the same as from a full scan.
     const chans = this.chans;
     const chanVar = this.chanVar;
     const chanLast = this.chanLast;
+    const chanAt = this.chanAt;
+    const dirty = this.chanDirty;
+    const act = this.sim.activity;
+    const all = act.resets !== this.seenResets;
+    this.seenResets = act.resets;
+    if (!all) {
+      for (let k = 0; k < act.lastCount; k++) dirty[act.last[k]!] = 1;
+      for (let k = 0; k < act.clearedCount; k++) dirty[act.now[k]!] = 1;
+    }
     for (let i = 0; i < chans.length; i++) {
+      const at = chanAt[i]!;
+      if (!all && dirty[at] === 0) continue;
+      dirty[at] = 0;
       const c = chans[i]!;
       const v = chanVar[i]!;
       const o = c.occupancy;
