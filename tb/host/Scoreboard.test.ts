@@ -92,6 +92,33 @@ describe('GoldenMemory: ordering rules', () => {
     );
   });
 
+  it('property: checkRead accepts a read exactly when every byte is one of candidates() (concurrent writers, partial enables)', () => {
+    // checkRead decides membership in loops without building the candidate sets; candidates() is
+    // the statement of the ordering rule. Small value and time ranges make overlaps and ties common.
+    const write = fc.record({ issue: fc.nat(20), len: fc.nat(12), inFlight: fc.boolean(), be: fc.tuple(fc.nat(0xffffffff), fc.nat(0xffffffff)), value: fc.nat(3) });
+    const read = fc.record({ issue: fc.nat(30), len: fc.nat(10), bytes: fc.array(fc.nat(3), { minLength: 64, maxLength: 64 }) });
+    checkProperty(
+      'host_golden_checkread_matches_candidates',
+      fc.property(fc.array(write, { maxLength: 8 }), fc.array(read, { minLength: 1, maxLength: 6 }), (writes, reads) => {
+        const g = new GoldenMemory(() => new Uint8Array(64).fill(1));
+        for (const w of writes) {
+          const r = g.writeIssued(0, 0, w.issue, w.be[0], w.be[1], line(w.value));
+          if (!w.inFlight) g.writeCompleted(r, w.issue + w.len);
+        }
+        for (const r of reads) {
+          const got = Uint8Array.from(r.bytes);
+          const complete = r.issue + r.len;
+          let firstBad = -1;
+          for (let b = 0; b < 64 && firstBad < 0; b++) if (!g.candidates(0, 0, b, r.issue, complete).has(got[b]!)) firstBad = b;
+          const verdict = g.checkRead(0, 0, r.issue, complete, got);
+          if (firstBad < 0) expect(verdict).toBeNull();
+          else expect(verdict).toMatch(new RegExp(`byte ${firstBad}: `));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('pruning keeps history short without changing the verdicts', () => {
     const g = new GoldenMemory();
     for (let i = 0; i < 200; i++) {
