@@ -1,18 +1,21 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSystemConfig, type SystemConfig } from '../../src/config/system.ts';
+import { loadSystemConfig } from '../../src/config/system.ts';
 import { Simulator } from '../../src/sim/index.ts';
 import { openVcd } from '../../src/vcd/Tracer.ts';
 import { TwoNodeFabric } from '../../rtl/system/TwoNodeFabric.ts';
+import { runScenario } from '../../src/cli/runScenario.ts';
 import { ANALYTIC } from '../flit/efficiency.ts';
 import type { Bench } from './bench.ts';
 
-const scenario = (): SystemConfig => loadSystemConfig(JSON.parse(readFileSync('scenarios/two-node.json', 'utf8')));
+
+/** Every traffic generator off: what the design costs per cycle with nothing to do. */
+const IDLE = [0, 1].flatMap((n) => [0, 1].map((v) => `nodes[${n}].vms[${v}].traffic.pattern="none"`));
 
 /** Simulated cycles per second of the default scenario (its own closed-loop traffic keeps it busy). */
-function cyclesPerSecond(cycles: number, traced: boolean): number {
-  const fabric = new TwoNodeFabric(scenario());
+function cyclesPerSecond(cycles: number, traced: boolean, overrides: readonly string[] = []): number {
+  const fabric = new TwoNodeFabric(loadSystemConfig(JSON.parse(readFileSync('scenarios/two-node.json', 'utf8')), overrides));
   const sim = new Simulator(fabric);
   sim.step(2000); // warm-up: JIT and caches
   const base = join(tmpdir(), `cxlfab-bench-${process.pid}`);
@@ -56,6 +59,12 @@ function remoteReadGBps(cycles: number): { gbps: number; linkCeiling: number; dr
   return { gbps: bytes / ns, linkCeiling: raw * ANALYTIC.flit68.read, dramCeiling: (64 / burstCycles) * cfg.clockGHz };
 }
 
+/** What `cxlfab run` reports: the same scenario with the golden-memory check of every answer and the statistics. */
+function runCommandCyclesPerSecond(cycles: number): number {
+  runScenario(loadSystemConfig(JSON.parse(readFileSync('scenarios/two-node.json', 'utf8')), ['cycles=20000'])); // warm-up
+  return runScenario(loadSystemConfig(JSON.parse(readFileSync('scenarios/two-node.json', 'utf8')), [`cycles=${cycles}`])).cyclesPerSecond;
+}
+
 export const benches: Bench[] = [
   {
     figures: ['twoNode.cyclesPerSecond', 'twoNode.traced.cyclesPerSecond', 'twoNode.peakRssMB'],
@@ -66,6 +75,16 @@ export const benches: Bench[] = [
         'twoNode.cyclesPerSecond': { value: Math.round(plain), unit: 'cycles/s', note: 'default scenario, no tracing, median of 3; target ≥ 2,000,000' },
         'twoNode.traced.cyclesPerSecond': { value: Math.round(traced), unit: 'cycles/s', note: 'every signal traced to VCD; target ≥ 300,000' },
         'twoNode.peakRssMB': { value: Math.round(process.resourceUsage().maxRSS / 1024), unit: 'MB', note: 'peak RSS of the bench process so far' },
+      };
+    },
+  },
+  {
+    figures: ['twoNode.idle.cyclesPerSecond', 'twoNode.run.cyclesPerSecond'],
+    run() {
+      const idle = [cyclesPerSecond(300_000, false, IDLE), cyclesPerSecond(300_000, false, IDLE), cyclesPerSecond(300_000, false, IDLE)].sort((a, b) => a - b)[1]!;
+      return {
+        'twoNode.idle.cyclesPerSecond': { value: Math.round(idle), unit: 'cycles/s', note: 'default system, all traffic off: the fixed cost per cycle' },
+        'twoNode.run.cyclesPerSecond': { value: Math.round(runCommandCyclesPerSecond(100_000)), unit: 'cycles/s', note: 'cxlfab run: default scenario with its golden-memory check and statistics' },
       };
     },
   },
