@@ -22,9 +22,24 @@ export const POW2 = (() => {
  * `buf`, counted from byte `byteOff`. Bits of `value` above `width` are ignored.
  */
 export function setBits(buf: Uint8Array, byteOff: number, bitPos: number, width: number, value: number): void {
-  let v = value;
   let p = bitPos;
   let left = width;
+  if ((value | 0) === value && value >= 0) {
+    // The common case (a value below 2^31): split with integer shifts, not % and / on doubles.
+    let v = value;
+    while (left > 0) {
+      const sh = p & 7;
+      const k = 8 - sh < left ? 8 - sh : left;
+      const mask = (1 << k) - 1;
+      const i = byteOff + (p >> 3);
+      buf[i] = (buf[i]! & ~(mask << sh)) | ((v & mask) << sh);
+      v >>>= k;
+      p += k;
+      left -= k;
+    }
+    return;
+  }
+  let v = value;
   while (left > 0) {
     const sh = p & 7;
     const k = 8 - sh < left ? 8 - sh : left;
@@ -44,6 +59,17 @@ export function getBits(buf: Uint8Array, byteOff: number, bitPos: number, width:
   let r = 0;
   let got = 0;
   let p = bitPos;
+  if (width <= 31) {
+    // Fits a small integer: assemble with shifts, no double multiply.
+    while (got < width) {
+      const sh = p & 7;
+      const k = 8 - sh < width - got ? 8 - sh : width - got;
+      r |= ((buf[byteOff + (p >> 3)]! >> sh) & ((1 << k) - 1)) << got;
+      got += k;
+      p += k;
+    }
+    return r;
+  }
   while (got < width) {
     const sh = p & 7;
     const k = 8 - sh < width - got ? 8 - sh : width - got;
@@ -62,6 +88,21 @@ export function zeroBytes(buf: Uint8Array, off: number, n: number): void {
 
 /** Copy `n` bytes (a loop, for the same reason). */
 export function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
+}
+
+/**
+ * A 32-bit view of the same memory as `bytes`, for copying whole flits a word at a time. Flit
+ * buffers and channel slabs start on a word boundary and hold whole words; anything else is an
+ * elaboration-time error.
+ */
+export function wordsOf(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteOffset % 4 !== 0 || bytes.length % 4 !== 0) throw new RangeError(`wordsOf: ${bytes.length} bytes at offset ${bytes.byteOffset} are not whole 32-bit words`);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
+/** Copy `n` 32-bit words (offsets in words), the word-sized counterpart of copyBytes. */
+export function copyWords(src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number, n: number): void {
   for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
 }
 
