@@ -1,3 +1,4 @@
+import { copyWords, wordsOf } from '../../src/bits/bitfield.ts';
 import { checkCrc16Flit68, writeCrc16Flit68 } from '../../src/bits/crc.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import {
@@ -99,6 +100,9 @@ const HDR68_CRD_FIRST = HDR68_RSPCRD;
 const HDR68_CRD_BITS = 12;
 /** Protocol ID byte for CXL.cache/mem (0x55 sent twice, CXL 1.1 §6.2.2). */
 const PID_CACHEMEM_BYTE = 0x55;
+/** Flits move as 32-bit words: a 68B flit is 17 words, a channel slot 64 (both start word-aligned). */
+const F68_WORDS = F68_BYTES / 4;
+const SLOT_WORDS = FLIT_SLOT_BYTES / 4;
 
 export interface RetryLinkParams {
   /** LLRB entries (≥ 22, ≤ 255). */
@@ -187,6 +191,21 @@ export class RetryLink68 extends Module {
   /** Sequence number each LLRB entry was written with (self-check of the index arithmetic). */
   private readonly llrbSeq: Int16Array;
   private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
+  // 32-bit views of the flit buffers this module copies between, and the channel columns it uses.
+  private readonly llrbWords: Uint32Array;
+  private readonly scratchWords: Uint32Array;
+  private readonly srcWords: Uint32Array;
+  private readonly srcKind: Float64Array;
+  private readonly rxDstWords: Uint32Array;
+  private readonly rxDstKind: Float64Array;
+  private readonly rxDstSeq: Float64Array;
+  private readonly txInWords: Uint32Array;
+  private readonly txInKind: Float64Array;
+  private readonly txInSeq: Float64Array;
+  private readonly rxInWords: Uint32Array;
+  private readonly rxInKind: Float64Array;
+  private readonly rxInSeq: Float64Array;
+  private readonly rxInStatus: Float64Array;
 
   constructor(
     parent: Module,
@@ -218,6 +237,20 @@ export class RetryLink68 extends Module {
     this.llrb = new Uint8Array(this.depth * F68_BYTES);
     this.llrbKind = new Uint8Array(this.depth);
     this.llrbSeq = new Int16Array(this.depth);
+    this.llrbWords = wordsOf(this.llrb);
+    this.scratchWords = wordsOf(this.scratch);
+    this.srcWords = wordsOf(txSrc.bytes);
+    this.srcKind = txSrc.col.kind;
+    this.rxDstWords = wordsOf(rxDst.bytes);
+    this.rxDstKind = rxDst.col.kind;
+    this.rxDstSeq = rxDst.col.seq;
+    this.txInWords = wordsOf(phyTx.txIn.bytes);
+    this.txInKind = phyTx.txIn.col.kind;
+    this.txInSeq = phyTx.txIn.col.seq;
+    this.rxInWords = wordsOf(phyRx.rxOut.bytes);
+    this.rxInKind = phyRx.rxOut.col.kind;
+    this.rxInSeq = phyRx.rxOut.col.seq;
+    this.rxInStatus = phyRx.rxOut.col.phyStatus;
 
     this.lrsm = this.reg('lrsm', 3, Lrsm.Normal);
     this.eseq = this.reg('eseq', 8, 0);
@@ -273,6 +306,22 @@ export class RetryLink68 extends Module {
   private reinitPulse = 0;
 
   override evaluate(): void {
+    // A quiet cycle: nothing arrived, nothing to send, replay or answer, no retry under way, and
+    // fewer acks pending than any LLCRD carries (a forced or timed one needs ≥ 2). Then receive()
+    // and transmit() would leave every register as it is except the ack idle timer.
+    if (
+      this.lrsm.q === Lrsm.Normal &&
+      this.pendingAcks.q < 2 &&
+      this.rdPtr.q === this.wrPtr.q &&
+      this.ctlSeq.q === CtlSeq.None &&
+      this.ackPending.q === 0 &&
+      this.phyReinitReq.q === 0 &&
+      !this.phyRx.rxOut.valid() &&
+      !this.txSrc.valid()
+    ) {
+      this.ackTimer(this.pendingAcks.q > 0, false);
+      return;
+    }
     this.lr = this.lrsm.q;
     this.es = this.eseq.q;
     this.nr = this.numRetry.q;
@@ -317,7 +366,7 @@ export class RetryLink68 extends Module {
     const inCh = this.phyRx.rxOut;
     while (inCh.valid()) {
       const s = inCh.pop();
-      const status = inCh.col.phyStatus[s]!;
+      const status = this.rxInStatus[s]!;
       if (status === PhyStatus.Lost) {
         this.phyLost++;
         this.badFlit();
@@ -343,13 +392,13 @@ export class RetryLink68 extends Module {
         this.badFlit();
         continue;
       }
-      const kind = inCh.col.kind[s]!;
+      const kind = this.rxInKind[s]!;
       if (kind === FlitKind.Control && getLlCtrl68(buf, off) === LlCtrl.RETRY) {
         this.retryFlit(buf, off);
         continue;
       }
       this.fs = 0;
-      if (this.lr === Lrsm.Normal && inCh.col.seq[s] !== this.es) {
+      if (this.lr === Lrsm.Normal && this.rxInSeq[s] !== this.es) {
         if (this.seqMismatches++ === 0) this.firstSeqMismatchCycle = this.ctx.cycle;
       }
       this.retryable(kind, buf, off);
@@ -449,11 +498,12 @@ export class RetryLink68 extends Module {
     }
     if (forUnpacker) {
       const o = out.push();
-      out.col.kind[o] = kind;
-      out.col.seq[o] = this.es;
+      this.rxDstKind[o] = kind;
+      this.rxDstSeq[o] = this.es;
       const dst = out.bytes;
       const d0 = o * FLIT_SLOT_BYTES;
-      for (let i = 0; i < F68_BYTES; i++) dst[d0 + i] = buf[off + i]!;
+      // buf is the PHY's rxOut slab and off a slot start (receive() is the only caller).
+      copyWords(this.rxInWords, off >> 2, this.rxDstWords, d0 >> 2, F68_WORDS);
       // Repair a single bad protocol-ID copy so the unpacker sees a clean flit.
       dst[d0] = PID_CACHEMEM_BYTE;
       dst[d0 + 1] = PID_CACHEMEM_BYTE;
@@ -541,11 +591,11 @@ export class RetryLink68 extends Module {
         idx = 0;
       }
       writeCrc16Flit68(b, F68_FLIT_OFF);
-      this.send(b, 0, FlitKind.Control, -1);
+      this.send(this.scratchWords, 0, FlitKind.Control, -1);
     } else if (this.rp !== this.wp) {
       const i = this.llrbIndex(this.rp);
       if (this.llrbSeq[i] !== this.rp) this.fail(`LLRB entry ${i} holds seq ${this.llrbSeq[i]}, replay wants ${this.rp} (WrPtr ${this.wp}, AckPtr ${this.ap})`);
-      this.send(this.llrb, i * F68_BYTES, this.llrbKind[i]!, this.rp);
+      this.send(this.llrbWords, i * F68_WORDS, this.llrbKind[i]!, this.rp);
       this.rp = (this.rp + 1) & (SEQ_MOD - 1);
       this.replayedFlits++;
     } else {
@@ -553,7 +603,7 @@ export class RetryLink68 extends Module {
       const src = this.txSrc;
       // Control flits may not interleave with all-data flits (CXL 3.1 §4.2.5): while the packer is
       // in the middle of a rollover, a forced LLCRD waits, unless the LLRB has only the reserved entry.
-      const midRollover = src.valid() && src.col.kind[src.peek()] === FlitKind.AllData;
+      const midRollover = src.valid() && this.srcKind[src.peek()] === FlitKind.AllData;
       if (free >= 1 && this.pa >= this.params.ackForceThreshold && (!midRollover || free < 2)) {
         this.sendLlcrd();
         sentAck = true;
@@ -584,19 +634,18 @@ export class RetryLink68 extends Module {
     this.llrbKind[i] = kind;
     this.llrbSeq[i] = this.wp;
     writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
-    this.send(this.llrb, i * F68_BYTES, kind, this.wp);
+    this.send(this.llrbWords, i * F68_WORDS, kind, this.wp);
     this.wp = (this.wp + 1) & (SEQ_MOD - 1);
-    this.wi = (this.wi + 1) % this.depth;
+    this.wi = this.wi + 1 === this.depth ? 0 : this.wi + 1;
     this.rp = this.wp;
   }
 
   private sendNew(src: FlitChannel): boolean {
     const s = src.pop();
-    const kind = src.col.kind[s]!;
+    const kind = this.srcKind[s]!;
     const b = this.llrb;
     const off = this.wi * F68_BYTES;
-    const from = s * FLIT_SLOT_BYTES;
-    for (let i = 0; i < F68_BYTES; i++) b[off + i] = src.bytes[from + i]!;
+    copyWords(this.srcWords, s * SLOT_WORDS, this.llrbWords, this.wi * F68_WORDS, F68_WORDS);
     let acked = false;
     if (kind === FlitKind.Control && getLlCtrl68(b, off) === LlCtrl.LLCRD && getSubType68(b, off) === LLCRD_ACK_SUB) {
       acked = this.fillFullAck(b, off);
@@ -629,13 +678,12 @@ export class RetryLink68 extends Module {
     this.commitNew(FlitKind.Control);
   }
 
-  private send(buf: Uint8Array, off: number, kind: number, seq: number): void {
-    const ch = this.phyTx.txIn;
-    const o = ch.push();
-    ch.col.kind[o] = kind;
-    ch.col.seq[o] = seq;
-    const d0 = o * FLIT_SLOT_BYTES;
-    for (let i = 0; i < F68_BYTES; i++) ch.bytes[d0 + i] = buf[off + i]!;
+  /** Push the 68B flit at words[wordOff..] into the PHY. */
+  private send(words: Uint32Array, wordOff: number, kind: number, seq: number): void {
+    const o = this.phyTx.txIn.push();
+    this.txInKind[o] = kind;
+    this.txInSeq[o] = seq;
+    copyWords(words, wordOff, this.txInWords, o * SLOT_WORDS, F68_WORDS);
     this.flitsSent++;
   }
 }
