@@ -1,3 +1,4 @@
+import { copyWords, wordsOf } from '../../src/bits/bitfield.ts';
 import { ConfigError, Module, Rng, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
 
@@ -32,6 +33,7 @@ export const PhyState = { Up: 0, Down: 1, Training: 2 } as const;
 /** Bits on the wire per flit. */
 export const FLIT68_WIRE_BITS = 68 * 8;
 export const FLIT256_WIRE_BITS = 256 * 8;
+const SLOT_WORDS = FLIT_SLOT_BYTES / 4;
 
 export interface LinkDownWindow {
   /** When the link drops, ns from reset. */
@@ -130,6 +132,17 @@ export class Phy extends Module {
   private readonly flBytes: Uint8Array;
   private flHead = 0;
   private flCount = 0;
+  // Flits move as 32-bit words (68 and 256 bytes are whole words; slots and ring entries start
+  // word-aligned); the channel columns are cached so the per-flit code does no keyed lookups.
+  private readonly flitWords: number;
+  private readonly flWords: Uint32Array;
+  private readonly txInWords: Uint32Array;
+  private readonly txInKind: Float64Array;
+  private readonly txInSeq: Float64Array;
+  private readonly rxOutWords: Uint32Array;
+  private readonly rxOutKind: Float64Array;
+  private readonly rxOutSeq: Float64Array;
+  private readonly rxOutStatus: Float64Array;
 
   constructor(parent: Module, name: string, readonly params: PhyParams) {
     super(parent, name);
@@ -179,6 +192,15 @@ export class Phy extends Module {
     this.flSeq = new Float64Array(this.cap);
     this.flStatus = new Uint8Array(this.cap);
     this.flBytes = new Uint8Array(this.cap * this.flitBytes);
+    this.flitWords = this.flitBytes / 4;
+    this.flWords = wordsOf(this.flBytes);
+    this.txInWords = wordsOf(this.txIn.bytes);
+    this.txInKind = this.txIn.col.kind;
+    this.txInSeq = this.txIn.col.seq;
+    this.rxOutWords = wordsOf(this.rxOut.bytes);
+    this.rxOutKind = this.rxOut.col.kind;
+    this.rxOutSeq = this.rxOut.col.seq;
+    this.rxOutStatus = this.rxOut.col.phyStatus;
 
     this.linkState = this.reg('linkState', 2, PhyState.Up);
     this.stateLeft = this.reg('stateLeft', 32, 0);
@@ -267,15 +289,11 @@ export class Phy extends Module {
       if (!out.canPush()) this.fail('the link-layer RX did not drain rxOut: a PHY cannot back-pressure');
       const o = out.push();
       const h = this.flHead;
-      out.col.kind[o] = this.flKind[h]!;
-      out.col.seq[o] = this.flSeq[h]!;
-      out.col.phyStatus[o] = this.flStatus[h]!;
-      const src = this.flBytes;
-      const dst = out.bytes;
-      const s0 = h * this.flitBytes;
-      const d0 = o * FLIT_SLOT_BYTES;
-      for (let i = 0; i < this.flitBytes; i++) dst[d0 + i] = src[s0 + i]!;
-      this.flHead = (h + 1) % this.cap;
+      this.rxOutKind[o] = this.flKind[h]!;
+      this.rxOutSeq[o] = this.flSeq[h]!;
+      this.rxOutStatus[o] = this.flStatus[h]!;
+      copyWords(this.flWords, h * this.flitWords, this.rxOutWords, o * SLOT_WORDS, this.flitWords);
+      this.flHead = h + 1 === this.cap ? 0 : h + 1;
       this.flCount--;
     }
 
@@ -291,7 +309,9 @@ export class Phy extends Module {
 
   private reserve(arrive: number): number {
     if (this.flCount >= this.cap) this.fail('PHY in-flight ring overflow (internal sizing error)');
-    const t = (this.flHead + this.flCount) % this.cap;
+    // flHead < cap and flCount < cap: one conditional subtract replaces %.
+    let t = this.flHead + this.flCount;
+    if (t >= this.cap) t -= this.cap;
     this.flCount++;
     this.flArrive[t] = arrive;
     return t;
@@ -309,15 +329,11 @@ export class Phy extends Module {
   private startFlit(slot: number, arrive: number): void {
     this.flitsSent++;
     const t = this.reserve(arrive);
-    const txIn = this.txIn;
-    this.flKind[t] = txIn.col.kind[slot]!;
-    this.flSeq[t] = txIn.col.seq[slot]!;
-    const nb = this.flitBytes;
-    const b0 = t * nb;
-    const src = txIn.bytes;
-    const s0 = slot * FLIT_SLOT_BYTES;
+    this.flKind[t] = this.txInKind[slot]!;
+    this.flSeq[t] = this.txInSeq[slot]!;
+    copyWords(this.txInWords, slot * SLOT_WORDS, this.flWords, t * this.flitWords, this.flitWords);
+    const b0 = t * this.flitBytes;
     const buf = this.flBytes;
-    for (let i = 0; i < nb; i++) buf[b0 + i] = src[s0 + i]!;
     const bits = this.flitBits;
 
     // Independent bit errors.
