@@ -243,6 +243,9 @@ export class Phy extends Module {
     if (state === PhyState.Up) {
       for (let i = 0; i < this.reinitSources.length; i++) if (this.reinitSources[i]!.q === 1) reinit = true;
     }
+    // Quiet cycle: the link is up and stays up, the wire is free, nothing waits in txIn and nothing
+    // is due to arrive: the code below would write every register back unchanged.
+    if (state === PhyState.Up && !goDown && !reinit && debt === 0 && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) return;
     if (goDown) {
       this.nextWindow.d = w + 1;
       this.linkDowns++;
