@@ -306,12 +306,14 @@ export class RetryLink68 extends Module {
   private reinitPulse = 0;
 
   override evaluate(): void {
-    // A quiet cycle: nothing arrived, nothing to send, replay or answer, no retry under way, and
-    // fewer acks pending than any LLCRD carries (a forced or timed one needs ≥ 2). Then receive()
-    // and transmit() would leave every register as it is except the ack idle timer.
+    // A quiet cycle: nothing arrived, nothing to send, replay or answer, no retry under way, and no
+    // LLCRD due (forced: ≥ ackForceThreshold acks; timed: ≥ 2 acks idle for ackTimerCycles). Then
+    // receive() and transmit() would leave every register as it is except the ack idle timer.
+    const pa = this.pendingAcks.q;
     if (
       this.lrsm.q === Lrsm.Normal &&
-      this.pendingAcks.q < 2 &&
+      pa < this.params.ackForceThreshold &&
+      (pa < 2 || this.ackIdle.q < this.ackTimerCycles) &&
       this.rdPtr.q === this.wrPtr.q &&
       this.ctlSeq.q === CtlSeq.None &&
       this.ackPending.q === 0 &&
@@ -319,7 +321,7 @@ export class RetryLink68 extends Module {
       !this.phyRx.rxOut.valid() &&
       !this.txSrc.valid()
     ) {
-      this.ackTimer(this.pendingAcks.q > 0, false);
+      this.ackTimer(pa > 0, false);
       return;
     }
     this.lr = this.lrsm.q;
