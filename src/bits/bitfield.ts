@@ -3,8 +3,8 @@
  * bit position p lands in byte (p + i) >> 3, bit (p + i) & 7.
  *
  * Fields are up to 52 bits wide (exact in a double) at any bit offset. No BigInt and no
- * allocation: values are split into byte-sized pieces with arithmetic (not 32-bit operators,
- * which would truncate above 2^32), so these run inside per-cycle code.
+ * allocation: wide values are split into 32-bit halves first (32-bit operators alone would
+ * truncate above 2^32), then moved with shifts, so these run inside per-cycle code.
  */
 
 /** Widest field these helpers move: a double holds integers exactly up to 2^53. */
@@ -17,29 +17,52 @@ export const POW2 = (() => {
   return t;
 })();
 
+const TWO_32 = 4294967296;
+
 /**
  * Write the low `width` bits of `value` (a non-negative integer) at bit position `bitPos` of
  * `buf`, counted from byte `byteOff`. Bits of `value` above `width` are ignored.
  */
 export function setBits(buf: Uint8Array, byteOff: number, bitPos: number, width: number, value: number): void {
+  // Integers go through 32-bit halves with shifts (value >>> 0 is exact mod 2^32 below 2^53); other
+  // values (negative, fractional, NaN, beyond 2^53) keep the general loop, which defines what they write.
+  if (value >>> 0 === value) {
+    setBits32(buf, byteOff, bitPos, width, value);
+  } else if (value > 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value)) {
+    const lo = value >>> 0;
+    if (width <= 32) {
+      setBits32(buf, byteOff, bitPos, width, lo);
+    } else {
+      setBits32(buf, byteOff, bitPos, 32, lo);
+      setBits32(buf, byteOff, bitPos + 32, width - 32, (value - lo) / TWO_32);
+    }
+  } else {
+    setBitsGeneral(buf, byteOff, bitPos, width, value);
+  }
+}
+
+/** setBits for a uint32 value (bits of the field above bit 31 are written 0). */
+function setBits32(buf: Uint8Array, byteOff: number, bitPos: number, width: number, value: number): void {
+  let v = value;
   let p = bitPos;
   let left = width;
-  if ((value | 0) === value && value >= 0) {
-    // The common case (a value below 2^31): split with integer shifts, not % and / on doubles.
-    let v = value;
-    while (left > 0) {
-      const sh = p & 7;
-      const k = 8 - sh < left ? 8 - sh : left;
-      const mask = (1 << k) - 1;
-      const i = byteOff + (p >> 3);
-      buf[i] = (buf[i]! & ~(mask << sh)) | ((v & mask) << sh);
-      v >>>= k;
-      p += k;
-      left -= k;
-    }
-    return;
+  while (left > 0) {
+    const sh = p & 7;
+    const k = 8 - sh < left ? 8 - sh : left;
+    const mask = (1 << k) - 1;
+    const i = byteOff + (p >> 3);
+    buf[i] = (buf[i]! & ~(mask << sh)) | ((v & mask) << sh);
+    v >>>= k;
+    p += k;
+    left -= k;
   }
+}
+
+/** setBits by double arithmetic, for values that are not integers in 0..2^53. */
+function setBitsGeneral(buf: Uint8Array, byteOff: number, bitPos: number, width: number, value: number): void {
   let v = value;
+  let p = bitPos;
+  let left = width;
   while (left > 0) {
     const sh = p & 7;
     const k = 8 - sh < left ? 8 - sh : left;
@@ -56,20 +79,12 @@ export function setBits(buf: Uint8Array, byteOff: number, bitPos: number, width:
 
 /** Read a `width`-bit unsigned field at bit position `bitPos` of `buf`, counted from byte `byteOff`. */
 export function getBits(buf: Uint8Array, byteOff: number, bitPos: number, width: number): number {
+  if (width <= 32) return getBits32(buf, byteOff, bitPos, width);
+  // Two 32-bit halves; the sum is exact below 2^53.
+  if (width <= MAX_FIELD_BITS) return getBits32(buf, byteOff, bitPos, 32) + getBits32(buf, byteOff, bitPos + 32, width - 32) * TWO_32;
   let r = 0;
   let got = 0;
   let p = bitPos;
-  if (width <= 31) {
-    // Fits a small integer: assemble with shifts, no double multiply.
-    while (got < width) {
-      const sh = p & 7;
-      const k = 8 - sh < width - got ? 8 - sh : width - got;
-      r |= ((buf[byteOff + (p >> 3)]! >> sh) & ((1 << k) - 1)) << got;
-      got += k;
-      p += k;
-    }
-    return r;
-  }
   while (got < width) {
     const sh = p & 7;
     const k = 8 - sh < width - got ? 8 - sh : width - got;
@@ -79,6 +94,21 @@ export function getBits(buf: Uint8Array, byteOff: number, bitPos: number, width:
     p += k;
   }
   return r;
+}
+
+/** getBits for fields of at most 32 bits, assembled with shifts (unsigned result). */
+function getBits32(buf: Uint8Array, byteOff: number, bitPos: number, width: number): number {
+  let r = 0;
+  let got = 0;
+  let p = bitPos;
+  while (got < width) {
+    const sh = p & 7;
+    const k = 8 - sh < width - got ? 8 - sh : width - got;
+    r |= ((buf[byteOff + (p >> 3)]! >> sh) & ((1 << k) - 1)) << got;
+    got += k;
+    p += k;
+  }
+  return r >>> 0;
 }
 
 /** Zero `n` bytes starting at `off` (a loop: fill() on a subarray would allocate a view). */
