@@ -111,8 +111,18 @@ function getBits32(buf: Uint8Array, byteOff: number, bitPos: number, width: numb
   return r >>> 0;
 }
 
-/** Zero `n` bytes starting at `off` (a loop: fill() on a subarray would allocate a view). */
+/** Below this many bytes a loop beats the fill() builtin's call overhead (measured: equal near 20 B). */
+const FILL_MIN_BYTES = 32;
+
+/** Zero `n` bytes starting at `off` (never via a subarray, which would allocate a view). */
 export function zeroBytes(buf: Uint8Array, off: number, n: number): void {
+  // fill(value, start, end) on the whole array allocates nothing and is a memset: ~16 ns for 68 or
+  // 256 bytes against ~40 / ~300 ns for the loop. Only for whole numbers and a non-negative start,
+  // where it means the same as the loop (fill counts a negative start from the end, truncates fractions).
+  if (n >= FILL_MIN_BYTES && off >= 0 && (off | 0) === off && (n | 0) === n) {
+    buf.fill(0, off, off + n);
+    return;
+  }
   for (let i = 0; i < n; i++) buf[off + i] = 0;
 }
 
