@@ -1,4 +1,4 @@
-import { copyWords, wordsOf } from '../../src/bits/bitfield.ts';
+import { recordViews } from '../../src/bits/bitfield.ts';
 import { ConfigError, Module, Rng, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
 
@@ -33,7 +33,6 @@ export const PhyState = { Up: 0, Down: 1, Training: 2 } as const;
 /** Bits on the wire per flit. */
 export const FLIT68_WIRE_BITS = 68 * 8;
 export const FLIT256_WIRE_BITS = 256 * 8;
-const SLOT_WORDS = FLIT_SLOT_BYTES / 4;
 
 export interface LinkDownWindow {
   /** When the link drops, ns from reset. */
@@ -132,14 +131,12 @@ export class Phy extends Module {
   private readonly flBytes: Uint8Array;
   private flHead = 0;
   private flCount = 0;
-  // Flits move as 32-bit words (68 and 256 bytes are whole words; slots and ring entries start
-  // word-aligned); the channel columns are cached so the per-flit code does no keyed lookups.
-  private readonly flitWords: number;
-  private readonly flWords: Uint32Array;
-  private readonly txInWords: Uint32Array;
+  // Views of each ring entry and of the flit bytes of each txIn slot, made at elaboration, so a flit
+  // moves with one set() call; the channel columns are cached so per-flit code does no keyed lookups.
+  private readonly flFlits: readonly Uint8Array[];
+  private readonly txInFlits: readonly Uint8Array[];
   private readonly txInKind: Float64Array;
   private readonly txInSeq: Float64Array;
-  private readonly rxOutWords: Uint32Array;
   private readonly rxOutKind: Float64Array;
   private readonly rxOutSeq: Float64Array;
   private readonly rxOutStatus: Float64Array;
@@ -192,12 +189,10 @@ export class Phy extends Module {
     this.flSeq = new Float64Array(this.cap);
     this.flStatus = new Uint8Array(this.cap);
     this.flBytes = new Uint8Array(this.cap * this.flitBytes);
-    this.flitWords = this.flitBytes / 4;
-    this.flWords = wordsOf(this.flBytes);
-    this.txInWords = wordsOf(this.txIn.bytes);
+    this.flFlits = recordViews(this.flBytes, this.cap, this.flitBytes, this.flitBytes);
+    this.txInFlits = recordViews(this.txIn.bytes, this.txIn.depth, FLIT_SLOT_BYTES, this.flitBytes);
     this.txInKind = this.txIn.col.kind;
     this.txInSeq = this.txIn.col.seq;
-    this.rxOutWords = wordsOf(this.rxOut.bytes);
     this.rxOutKind = this.rxOut.col.kind;
     this.rxOutSeq = this.rxOut.col.seq;
     this.rxOutStatus = this.rxOut.col.phyStatus;
@@ -295,7 +290,7 @@ export class Phy extends Module {
       this.rxOutKind[o] = this.flKind[h]!;
       this.rxOutSeq[o] = this.flSeq[h]!;
       this.rxOutStatus[o] = this.flStatus[h]!;
-      copyWords(this.flWords, h * this.flitWords, this.rxOutWords, o * SLOT_WORDS, this.flitWords);
+      out.bytes.set(this.flFlits[h]!, o * FLIT_SLOT_BYTES);
       this.flHead = h + 1 === this.cap ? 0 : h + 1;
       this.flCount--;
     }
@@ -334,9 +329,9 @@ export class Phy extends Module {
     const t = this.reserve(arrive);
     this.flKind[t] = this.txInKind[slot]!;
     this.flSeq[t] = this.txInSeq[slot]!;
-    copyWords(this.txInWords, slot * SLOT_WORDS, this.flWords, t * this.flitWords, this.flitWords);
-    const b0 = t * this.flitBytes;
     const buf = this.flBytes;
+    const b0 = t * this.flitBytes;
+    buf.set(this.txInFlits[slot]!, b0);
     const bits = this.flitBits;
 
     // Independent bit errors.

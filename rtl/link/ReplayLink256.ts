@@ -1,4 +1,4 @@
-import { copyWords, wordsOf } from '../../src/bits/bitfield.ts';
+import { recordViews } from '../../src/bits/bitfield.ts';
 import { checkFlit256, F256_BYTES, Flit256Check, writeCrcFec256 } from '../../src/bits/crc.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES, FlitKind } from '../flit/FlitFormat.ts';
@@ -39,9 +39,6 @@ export const FlitType256 = { Nop: 0b00, CacheMem: 0b10 } as const;
 export const ReplayCmd = { None: 0b00, Ack: 0b01, Nak: 0b10 } as const;
 const TYPE_SHIFT = 6;
 const CMD_SHIFT = 2;
-/** Flits move as 32-bit words: a 256B flit is 64 words, as is a channel slot. */
-const F256_WORDS = F256_BYTES / 4;
-const SLOT_WORDS = FLIT_SLOT_BYTES / 4;
 
 type FlitChannel = Channel<'kind' | 'seq'>;
 
@@ -88,18 +85,16 @@ export class ReplayLink256 extends Module {
   private readonly buf: Uint8Array;
   private readonly bufKind: Uint8Array;
   private readonly scratch = new Uint8Array(F256_BYTES);
-  // 32-bit views of the flit buffers this module copies between, and the channel columns it uses.
-  private readonly bufWords: Uint32Array;
-  private readonly scratchWords: Uint32Array;
-  private readonly srcWords: Uint32Array;
+  // Views of each replay-buffer entry and of each channel slot's flit, made at elaboration, so a
+  // flit moves with one set() call; and the channel columns this module uses, cached.
+  private readonly bufFlits: readonly Uint8Array[];
+  private readonly srcFlits: readonly Uint8Array[];
   private readonly srcKind: Float64Array;
-  private readonly rxInWords: Uint32Array;
+  private readonly rxInFlits: readonly Uint8Array[];
   private readonly rxInKind: Float64Array;
   private readonly rxInStatus: Float64Array;
-  private readonly rxDstWords: Uint32Array;
   private readonly rxDstKind: Float64Array;
   private readonly rxDstSeq: Float64Array;
-  private readonly txInWords: Uint32Array;
   private readonly txInKind: Float64Array;
   private readonly txInSeq: Float64Array;
 
@@ -122,17 +117,14 @@ export class ReplayLink256 extends Module {
     this.ackTimerCycles = Math.max(1, nsToCycles(p.ackTimerNs, this.ctx));
     this.buf = new Uint8Array(this.depth * F256_BYTES);
     this.bufKind = new Uint8Array(this.depth);
-    this.bufWords = wordsOf(this.buf);
-    this.scratchWords = wordsOf(this.scratch);
-    this.srcWords = wordsOf(txSrc.bytes);
+    this.bufFlits = recordViews(this.buf, this.depth, F256_BYTES, F256_BYTES);
+    this.srcFlits = recordViews(txSrc.bytes, txSrc.depth, FLIT_SLOT_BYTES, F256_BYTES);
     this.srcKind = txSrc.col.kind;
-    this.rxInWords = wordsOf(phyRx.rxOut.bytes);
+    this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, FLIT_SLOT_BYTES, F256_BYTES);
     this.rxInKind = phyRx.rxOut.col.kind;
     this.rxInStatus = phyRx.rxOut.col.phyStatus;
-    this.rxDstWords = wordsOf(rxDst.bytes);
     this.rxDstKind = rxDst.col.kind;
     this.rxDstSeq = rxDst.col.seq;
-    this.txInWords = wordsOf(phyTx.txIn.bytes);
     this.txInKind = phyTx.txIn.col.kind;
     this.txInSeq = phyTx.txIn.col.seq;
     this.eseq = this.reg('eseq', SEQ256_BITS, 0);
@@ -324,7 +316,7 @@ export class ReplayLink256 extends Module {
       const o = out.push();
       this.rxDstKind[o] = this.rxInKind[s]!;
       this.rxDstSeq[o] = seq;
-      copyWords(this.rxInWords, s * SLOT_WORDS, this.rxDstWords, o * SLOT_WORDS, F256_WORDS);
+      out.bytes.set(this.rxInFlits[s]!, o * FLIT_SLOT_BYTES);
       this.flitsDelivered++;
       this.es = (this.es + 1) & (SEQ256_MOD - 1);
       this.ns = 0;
@@ -360,14 +352,13 @@ export class ReplayLink256 extends Module {
       const piggyback = ackDue && canNew && this.txStarted.q === 1;
       if (this.no === 1 || (ackDue && !piggyback)) {
         const b = this.scratch;
-        const sw = this.scratchWords;
-        for (let i = 0; i < F256_WORDS; i++) sw[i] = 0;
+        b.fill(0);
         const last = (this.es - 1) & (SEQ256_MOD - 1);
         const cmd = this.no === 1 ? ReplayCmd.Nak : ReplayCmd.Ack;
         b[0] = (FlitType256.Nop << TYPE_SHIFT) | (cmd << CMD_SHIFT) | (last >> 8);
         b[1] = last & 0xff;
         writeCrcFec256(b, 0);
-        this.send(this.scratchWords, 0, FlitKind.Control, -1);
+        this.send(b, FlitKind.Control, -1);
         if (cmd === ReplayCmd.Nak) this.naksSent++;
         else this.acksSent++;
         this.no = 0;
@@ -376,7 +367,7 @@ export class ReplayLink256 extends Module {
         sentAck = true;
       } else if (this.rp !== this.wp) {
         const i = this.index(this.rp);
-        this.send(this.bufWords, i * F256_WORDS, this.bufKind[i]!, this.rp);
+        this.send(this.bufFlits[i]!, this.bufKind[i]!, this.rp);
         this.rp = (this.rp + 1) & (SEQ256_MOD - 1);
         this.replayedFlits++;
       } else if (canNew) {
@@ -384,7 +375,7 @@ export class ReplayLink256 extends Module {
         const s = src.pop();
         const i = this.wi;
         const off = i * F256_BYTES;
-        copyWords(this.srcWords, s * SLOT_WORDS, this.bufWords, i * F256_WORDS, F256_WORDS);
+        this.buf.set(this.srcFlits[s]!, off);
         this.buf[off] = (this.buf[off]! & 0xf0) | (ReplayCmd.None << CMD_SHIFT) | (this.wp >> 8);
         this.buf[off + 1] = this.wp & 0xff;
         writeCrcFec256(this.buf, off);
@@ -392,18 +383,18 @@ export class ReplayLink256 extends Module {
         if (piggyback) {
           // Same flit, header carrying the Ack instead of its own (now implicit) number.
           const b = this.scratch;
-          copyWords(this.bufWords, i * F256_WORDS, this.scratchWords, 0, F256_WORDS);
+          b.set(this.bufFlits[i]!, 0);
           const last = (this.es - 1) & (SEQ256_MOD - 1);
           b[0] = (b[0]! & 0xf0) | (ReplayCmd.Ack << CMD_SHIFT) | (last >> 8);
           b[1] = last & 0xff;
           writeCrcFec256(b, 0);
-          this.send(this.scratchWords, 0, this.bufKind[i]!, this.wp);
+          this.send(b, this.bufKind[i]!, this.wp);
           this.acksPiggybacked++;
           this.ao = 0;
           this.pa = 0;
           sentAck = true;
         } else {
-          this.send(this.bufWords, i * F256_WORDS, this.bufKind[i]!, this.wp);
+          this.send(this.bufFlits[i]!, this.bufKind[i]!, this.wp);
         }
         this.txStarted.d = 1;
         this.wp = (this.wp + 1) & (SEQ256_MOD - 1);
@@ -419,12 +410,13 @@ export class ReplayLink256 extends Module {
     return (this.wi - back + this.depth) % this.depth;
   }
 
-  /** Push the 256B flit at words[wordOff..] into the PHY. */
-  private send(words: Uint32Array, wordOff: number, kind: number, seq: number): void {
-    const o = this.phyTx.txIn.push();
+  /** Push a 256B flit (the scratch buffer or a view made at elaboration) into the PHY. */
+  private send(flit: Uint8Array, kind: number, seq: number): void {
+    const txIn = this.phyTx.txIn;
+    const o = txIn.push();
     this.txInKind[o] = kind;
     this.txInSeq[o] = seq;
-    copyWords(words, wordOff, this.txInWords, o * SLOT_WORDS, F256_WORDS);
+    txIn.bytes.set(flit, o * FLIT_SLOT_BYTES);
     this.flitsSent++;
   }
 }

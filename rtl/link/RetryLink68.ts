@@ -1,4 +1,4 @@
-import { copyWords, wordsOf } from '../../src/bits/bitfield.ts';
+import { recordViews } from '../../src/bits/bitfield.ts';
 import { checkCrc16Flit68, writeCrc16Flit68 } from '../../src/bits/crc.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import {
@@ -100,9 +100,6 @@ const HDR68_CRD_FIRST = HDR68_RSPCRD;
 const HDR68_CRD_BITS = 12;
 /** Protocol ID byte for CXL.cache/mem (0x55 sent twice, CXL 1.1 §6.2.2). */
 const PID_CACHEMEM_BYTE = 0x55;
-/** Flits move as 32-bit words: a 68B flit is 17 words, a channel slot 64 (both start word-aligned). */
-const F68_WORDS = F68_BYTES / 4;
-const SLOT_WORDS = FLIT_SLOT_BYTES / 4;
 
 export interface RetryLinkParams {
   /** LLRB entries (≥ 22, ≤ 255). */
@@ -191,18 +188,17 @@ export class RetryLink68 extends Module {
   /** Sequence number each LLRB entry was written with (self-check of the index arithmetic). */
   private readonly llrbSeq: Int16Array;
   private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
-  // 32-bit views of the flit buffers this module copies between, and the channel columns it uses.
-  private readonly llrbWords: Uint32Array;
-  private readonly scratchWords: Uint32Array;
-  private readonly srcWords: Uint32Array;
+  // Views of each flit (LLRB entries, the 68 bytes of each channel slot) made at elaboration, so a
+  // flit moves with one set() call; and the channel columns this module uses, cached.
+  private readonly llrbFlits: readonly Uint8Array[];
+  private readonly scratchFlit: Uint8Array;
+  private readonly srcFlits: readonly Uint8Array[];
   private readonly srcKind: Float64Array;
-  private readonly rxDstWords: Uint32Array;
   private readonly rxDstKind: Float64Array;
   private readonly rxDstSeq: Float64Array;
-  private readonly txInWords: Uint32Array;
   private readonly txInKind: Float64Array;
   private readonly txInSeq: Float64Array;
-  private readonly rxInWords: Uint32Array;
+  private readonly rxInFlits: readonly Uint8Array[];
   private readonly rxInKind: Float64Array;
   private readonly rxInSeq: Float64Array;
   private readonly rxInStatus: Float64Array;
@@ -237,17 +233,15 @@ export class RetryLink68 extends Module {
     this.llrb = new Uint8Array(this.depth * F68_BYTES);
     this.llrbKind = new Uint8Array(this.depth);
     this.llrbSeq = new Int16Array(this.depth);
-    this.llrbWords = wordsOf(this.llrb);
-    this.scratchWords = wordsOf(this.scratch);
-    this.srcWords = wordsOf(txSrc.bytes);
+    this.llrbFlits = recordViews(this.llrb, this.depth, F68_BYTES, F68_BYTES);
+    this.scratchFlit = this.scratch.subarray(0, F68_BYTES);
+    this.srcFlits = recordViews(txSrc.bytes, txSrc.depth, FLIT_SLOT_BYTES, F68_BYTES);
     this.srcKind = txSrc.col.kind;
-    this.rxDstWords = wordsOf(rxDst.bytes);
     this.rxDstKind = rxDst.col.kind;
     this.rxDstSeq = rxDst.col.seq;
-    this.txInWords = wordsOf(phyTx.txIn.bytes);
     this.txInKind = phyTx.txIn.col.kind;
     this.txInSeq = phyTx.txIn.col.seq;
-    this.rxInWords = wordsOf(phyRx.rxOut.bytes);
+    this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, FLIT_SLOT_BYTES, F68_BYTES);
     this.rxInKind = phyRx.rxOut.col.kind;
     this.rxInSeq = phyRx.rxOut.col.seq;
     this.rxInStatus = phyRx.rxOut.col.phyStatus;
@@ -403,7 +397,7 @@ export class RetryLink68 extends Module {
       if (this.lr === Lrsm.Normal && this.rxInSeq[s] !== this.es) {
         if (this.seqMismatches++ === 0) this.firstSeqMismatchCycle = this.ctx.cycle;
       }
-      this.retryable(kind, buf, off);
+      this.retryable(kind, s, buf, off);
     }
     // TIMEOUT counts only while both directions are up: a retraining PHY is not a lost RETRY.Ack.
     if (this.lr === Lrsm.LocalIdle && this.phyTx.linkState.q === PhyState.Up && this.phyRx.linkState.q === PhyState.Up) {
@@ -482,7 +476,8 @@ export class RetryLink68 extends Module {
     }
   }
 
-  private retryable(kind: number, buf: Uint8Array, off: number): void {
+  /** A CRC-good retryable flit in rxOut slot `slot` (bytes buf[off..]). */
+  private retryable(kind: number, slot: number, buf: Uint8Array, off: number): void {
     if (this.lr !== Lrsm.Normal) {
       this.discarded++;
       return;
@@ -504,8 +499,7 @@ export class RetryLink68 extends Module {
       this.rxDstSeq[o] = this.es;
       const dst = out.bytes;
       const d0 = o * FLIT_SLOT_BYTES;
-      // buf is the PHY's rxOut slab and off a slot start (receive() is the only caller).
-      copyWords(this.rxInWords, off >> 2, this.rxDstWords, d0 >> 2, F68_WORDS);
+      dst.set(this.rxInFlits[slot]!, d0);
       // Repair a single bad protocol-ID copy so the unpacker sees a clean flit.
       dst[d0] = PID_CACHEMEM_BYTE;
       dst[d0 + 1] = PID_CACHEMEM_BYTE;
@@ -593,11 +587,11 @@ export class RetryLink68 extends Module {
         idx = 0;
       }
       writeCrc16Flit68(b, F68_FLIT_OFF);
-      this.send(this.scratchWords, 0, FlitKind.Control, -1);
+      this.send(this.scratchFlit, FlitKind.Control, -1);
     } else if (this.rp !== this.wp) {
       const i = this.llrbIndex(this.rp);
       if (this.llrbSeq[i] !== this.rp) this.fail(`LLRB entry ${i} holds seq ${this.llrbSeq[i]}, replay wants ${this.rp} (WrPtr ${this.wp}, AckPtr ${this.ap})`);
-      this.send(this.llrbWords, i * F68_WORDS, this.llrbKind[i]!, this.rp);
+      this.send(this.llrbFlits[i]!, this.llrbKind[i]!, this.rp);
       this.rp = (this.rp + 1) & (SEQ_MOD - 1);
       this.replayedFlits++;
     } else {
@@ -636,7 +630,7 @@ export class RetryLink68 extends Module {
     this.llrbKind[i] = kind;
     this.llrbSeq[i] = this.wp;
     writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
-    this.send(this.llrbWords, i * F68_WORDS, kind, this.wp);
+    this.send(this.llrbFlits[i]!, kind, this.wp);
     this.wp = (this.wp + 1) & (SEQ_MOD - 1);
     this.wi = this.wi + 1 === this.depth ? 0 : this.wi + 1;
     this.rp = this.wp;
@@ -647,7 +641,7 @@ export class RetryLink68 extends Module {
     const kind = this.srcKind[s]!;
     const b = this.llrb;
     const off = this.wi * F68_BYTES;
-    copyWords(this.srcWords, s * SLOT_WORDS, this.llrbWords, this.wi * F68_WORDS, F68_WORDS);
+    b.set(this.srcFlits[s]!, off);
     let acked = false;
     if (kind === FlitKind.Control && getLlCtrl68(b, off) === LlCtrl.LLCRD && getSubType68(b, off) === LLCRD_ACK_SUB) {
       acked = this.fillFullAck(b, off);
@@ -680,12 +674,13 @@ export class RetryLink68 extends Module {
     this.commitNew(FlitKind.Control);
   }
 
-  /** Push the 68B flit at words[wordOff..] into the PHY. */
-  private send(words: Uint32Array, wordOff: number, kind: number, seq: number): void {
-    const o = this.phyTx.txIn.push();
+  /** Push a 68B flit (a view made at elaboration) into the PHY. */
+  private send(flit: Uint8Array, kind: number, seq: number): void {
+    const txIn = this.phyTx.txIn;
+    const o = txIn.push();
     this.txInKind[o] = kind;
     this.txInSeq[o] = seq;
-    copyWords(words, wordOff, this.txInWords, o * SLOT_WORDS, F68_WORDS);
+    txIn.bytes.set(flit, o * FLIT_SLOT_BYTES);
     this.flitsSent++;
   }
 }
