@@ -215,27 +215,41 @@ for (let x = 0; x < 256; x++) MUL_ALPHA[x] = (x << 1) & 0x100 ? ((x << 1) ^ GF_P
 const FEC_P_OFF = new Uint16Array(FEC_WAYS);
 for (let w = 0; w < FEC_WAYS; w++) FEC_P_OFF[w] = F256_FEC_OFF + ((w - (F256_FEC_OFF % FEC_WAYS) + FEC_WAYS) % FEC_WAYS);
 
-/** Last covered byte of each interleave, where the Horner walk starts. */
-const FEC_LAST = new Uint16Array(FEC_WAYS);
-for (let w = 0; w < FEC_WAYS; w++) FEC_LAST[w] = w + FEC_WAYS * Math.floor((F256_FEC_COVER - 1 - w) / FEC_WAYS);
+/** Rows m (bytes 3m, 3m+1, 3m+2) that hold a byte of every interleave; the bytes above form a partial row. */
+const FEC_FULL_ROWS = Math.floor(F256_FEC_COVER / FEC_WAYS);
 
 const fecP = new Uint8Array(FEC_WAYS);
 const fecQ = new Uint8Array(FEC_WAYS);
 
 function fecSyndromeParts(buf: Uint8Array, off: number): void {
   const mulA = MUL_ALPHA;
-  for (let w = 0; w < FEC_WAYS; w++) {
-    // Q = Σ d_m·α^(m+1) = α·(d_0 + α·(d_1 + α·(...))): walk the interleave from its last byte down.
-    let p = 0;
-    let q = 0;
-    for (let k = off + FEC_LAST[w]!; k >= off; k -= FEC_WAYS) {
-      const d = buf[k]!;
-      p ^= d;
-      q = mulA[q ^ d]!;
-    }
-    fecP[w] = p;
-    fecQ[w] = q;
+  // Q = Σ d_m·α^(m+1) = α·(d_0 + α·(d_1 + α·(...))): Horner's rule from the top row down, the three
+  // interleaves (FEC_WAYS) side by side so their table chains overlap.
+  let p0 = 0, p1 = 0, p2 = 0;
+  let q0 = 0, q1 = 0, q2 = 0;
+  // The partial top row first: F256_FEC_COVER mod 3 bytes, of interleaves 0 and 1.
+  const top = FEC_FULL_ROWS * FEC_WAYS;
+  if (F256_FEC_COVER > top) {
+    const d = buf[off + top]!;
+    p0 = d;
+    q0 = mulA[d]!;
   }
+  if (F256_FEC_COVER > top + 1) {
+    const d = buf[off + top + 1]!;
+    p1 = d;
+    q1 = mulA[d]!;
+  }
+  for (let k = off + top - FEC_WAYS; k >= off; k -= FEC_WAYS) {
+    const d0 = buf[k]!, d1 = buf[k + 1]!, d2 = buf[k + 2]!;
+    p0 ^= d0;
+    p1 ^= d1;
+    p2 ^= d2;
+    q0 = mulA[q0 ^ d0]!;
+    q1 = mulA[q1 ^ d1]!;
+    q2 = mulA[q2 ^ d2]!;
+  }
+  fecP[0] = p0; fecP[1] = p1; fecP[2] = p2;
+  fecQ[0] = q0; fecQ[1] = q1; fecQ[2] = q2;
 }
 
 /** Write the CRC-64 and then the FEC of the 256-byte flit at off (the caller filled bytes 0..241). */
