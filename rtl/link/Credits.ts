@@ -19,9 +19,11 @@ export const CRD68_MEM_BIT = 0b1000;
 
 /** 3-bit code of the largest 68B-encodable amount ≤ owed. */
 export function crd68Code(owed: number): number {
-  let c = 0;
-  while (c < 7 && CRD68_AMOUNTS[c + 1]! <= owed) c++;
-  return c;
+  // Amounts are 0 and 2^(c-1): the code is the bit length of owed, capped at 7 (also for
+  // fractions, whose integer part has the same bit length; NaN and < 1 give 0).
+  if (owed >= CRD68_AMOUNTS[7]!) return 7;
+  if (!(owed >= 1)) return 0;
+  return 32 - Math.clz32(owed);
 }
 
 /** Amount carried by a 68B credit nibble: 0 unless the mem bit is set. */
@@ -44,11 +46,23 @@ export const CRD256_MEM_UP = 0x19;
 /** CRD[4:0] = 01h marks an Empty flit (no valid slot, no control message, no credits). */
 export const CRD256_EMPTY = 0x01;
 
+/** CRD256_STEP_OF[n] = largest step whose amount is ≤ n, for n below the largest amount. */
+const CRD256_STEP_OF = (() => {
+  const t = new Uint8Array(CRD256_AMOUNTS[5]!);
+  for (let n = 0; n < t.length; n++) {
+    let s = 0;
+    while (s < 5 && CRD256_AMOUNTS[s + 1]! <= n) s++;
+    t[n] = s;
+  }
+  return t;
+})();
+
 /** Step (0..5) of the largest 256B-encodable amount ≤ owed. */
 export function crd256Step(owed: number): number {
-  let s = 0;
-  while (s < 5 && CRD256_AMOUNTS[s + 1]! <= owed) s++;
-  return s;
+  if (owed >= CRD256_AMOUNTS[5]!) return 5;
+  if (!(owed >= 1)) return 0;
+  // Thresholds are whole numbers, so the integer part of owed (1..15) picks the step.
+  return CRD256_STEP_OF[owed | 0]!;
 }
 
 /** 5-bit CRD code returning the largest encodable amount ≤ owed in the group at `base`. */

@@ -1,3 +1,4 @@
+import { recordViews } from '../../src/bits/bitfield.ts';
 import { ConfigError, Module, Rng, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
 
@@ -130,6 +131,15 @@ export class Phy extends Module {
   private readonly flBytes: Uint8Array;
   private flHead = 0;
   private flCount = 0;
+  // Views of each ring entry and of the flit bytes of each txIn slot, made at elaboration, so a flit
+  // moves with one set() call; the channel columns are cached so per-flit code does no keyed lookups.
+  private readonly flFlits: readonly Uint8Array[];
+  private readonly txInFlits: readonly Uint8Array[];
+  private readonly txInKind: Float64Array;
+  private readonly txInSeq: Float64Array;
+  private readonly rxOutKind: Float64Array;
+  private readonly rxOutSeq: Float64Array;
+  private readonly rxOutStatus: Float64Array;
 
   constructor(parent: Module, name: string, readonly params: PhyParams) {
     super(parent, name);
@@ -179,6 +189,13 @@ export class Phy extends Module {
     this.flSeq = new Float64Array(this.cap);
     this.flStatus = new Uint8Array(this.cap);
     this.flBytes = new Uint8Array(this.cap * this.flitBytes);
+    this.flFlits = recordViews(this.flBytes, this.cap, this.flitBytes, this.flitBytes);
+    this.txInFlits = recordViews(this.txIn.bytes, this.txIn.depth, FLIT_SLOT_BYTES, this.flitBytes);
+    this.txInKind = this.txIn.col.kind;
+    this.txInSeq = this.txIn.col.seq;
+    this.rxOutKind = this.rxOut.col.kind;
+    this.rxOutSeq = this.rxOut.col.seq;
+    this.rxOutStatus = this.rxOut.col.phyStatus;
 
     this.linkState = this.reg('linkState', 2, PhyState.Up);
     this.stateLeft = this.reg('stateLeft', 32, 0);
@@ -221,6 +238,9 @@ export class Phy extends Module {
     if (state === PhyState.Up) {
       for (let i = 0; i < this.reinitSources.length; i++) if (this.reinitSources[i]!.q === 1) reinit = true;
     }
+    // Quiet cycle: the link is up and stays up, the wire is free, nothing waits in txIn and nothing
+    // is due to arrive: the code below would write every register back unchanged.
+    if (state === PhyState.Up && !goDown && !reinit && debt === 0 && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) return;
     if (goDown) {
       this.nextWindow.d = w + 1;
       this.linkDowns++;
@@ -267,15 +287,11 @@ export class Phy extends Module {
       if (!out.canPush()) this.fail('the link-layer RX did not drain rxOut: a PHY cannot back-pressure');
       const o = out.push();
       const h = this.flHead;
-      out.col.kind[o] = this.flKind[h]!;
-      out.col.seq[o] = this.flSeq[h]!;
-      out.col.phyStatus[o] = this.flStatus[h]!;
-      const src = this.flBytes;
-      const dst = out.bytes;
-      const s0 = h * this.flitBytes;
-      const d0 = o * FLIT_SLOT_BYTES;
-      for (let i = 0; i < this.flitBytes; i++) dst[d0 + i] = src[s0 + i]!;
-      this.flHead = (h + 1) % this.cap;
+      this.rxOutKind[o] = this.flKind[h]!;
+      this.rxOutSeq[o] = this.flSeq[h]!;
+      this.rxOutStatus[o] = this.flStatus[h]!;
+      out.bytes.set(this.flFlits[h]!, o * FLIT_SLOT_BYTES);
+      this.flHead = h + 1 === this.cap ? 0 : h + 1;
       this.flCount--;
     }
 
@@ -291,7 +307,9 @@ export class Phy extends Module {
 
   private reserve(arrive: number): number {
     if (this.flCount >= this.cap) this.fail('PHY in-flight ring overflow (internal sizing error)');
-    const t = (this.flHead + this.flCount) % this.cap;
+    // flHead < cap and flCount < cap: one conditional subtract replaces %.
+    let t = this.flHead + this.flCount;
+    if (t >= this.cap) t -= this.cap;
     this.flCount++;
     this.flArrive[t] = arrive;
     return t;
@@ -309,15 +327,11 @@ export class Phy extends Module {
   private startFlit(slot: number, arrive: number): void {
     this.flitsSent++;
     const t = this.reserve(arrive);
-    const txIn = this.txIn;
-    this.flKind[t] = txIn.col.kind[slot]!;
-    this.flSeq[t] = txIn.col.seq[slot]!;
-    const nb = this.flitBytes;
-    const b0 = t * nb;
-    const src = txIn.bytes;
-    const s0 = slot * FLIT_SLOT_BYTES;
+    this.flKind[t] = this.txInKind[slot]!;
+    this.flSeq[t] = this.txInSeq[slot]!;
     const buf = this.flBytes;
-    for (let i = 0; i < nb; i++) buf[b0 + i] = src[s0 + i]!;
+    const b0 = t * this.flitBytes;
+    buf.set(this.txInFlits[slot]!, b0);
     const bits = this.flitBits;
 
     // Independent bit errors.

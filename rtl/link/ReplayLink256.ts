@@ -1,3 +1,4 @@
+import { recordViews } from '../../src/bits/bitfield.ts';
 import { checkFlit256, F256_BYTES, Flit256Check, writeCrcFec256 } from '../../src/bits/crc.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES, FlitKind } from '../flit/FlitFormat.ts';
@@ -84,6 +85,18 @@ export class ReplayLink256 extends Module {
   private readonly buf: Uint8Array;
   private readonly bufKind: Uint8Array;
   private readonly scratch = new Uint8Array(F256_BYTES);
+  // Views of each replay-buffer entry and of each channel slot's flit, made at elaboration, so a
+  // flit moves with one set() call; and the channel columns this module uses, cached.
+  private readonly bufFlits: readonly Uint8Array[];
+  private readonly srcFlits: readonly Uint8Array[];
+  private readonly srcKind: Float64Array;
+  private readonly rxInFlits: readonly Uint8Array[];
+  private readonly rxInKind: Float64Array;
+  private readonly rxInStatus: Float64Array;
+  private readonly rxDstKind: Float64Array;
+  private readonly rxDstSeq: Float64Array;
+  private readonly txInKind: Float64Array;
+  private readonly txInSeq: Float64Array;
 
   constructor(
     parent: Module,
@@ -104,6 +117,16 @@ export class ReplayLink256 extends Module {
     this.ackTimerCycles = Math.max(1, nsToCycles(p.ackTimerNs, this.ctx));
     this.buf = new Uint8Array(this.depth * F256_BYTES);
     this.bufKind = new Uint8Array(this.depth);
+    this.bufFlits = recordViews(this.buf, this.depth, F256_BYTES, F256_BYTES);
+    this.srcFlits = recordViews(txSrc.bytes, txSrc.depth, FLIT_SLOT_BYTES, F256_BYTES);
+    this.srcKind = txSrc.col.kind;
+    this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, FLIT_SLOT_BYTES, F256_BYTES);
+    this.rxInKind = phyRx.rxOut.col.kind;
+    this.rxInStatus = phyRx.rxOut.col.phyStatus;
+    this.rxDstKind = rxDst.col.kind;
+    this.rxDstSeq = rxDst.col.seq;
+    this.txInKind = phyTx.txIn.col.kind;
+    this.txInSeq = phyTx.txIn.col.seq;
     this.eseq = this.reg('eseq', SEQ256_BITS, 0);
     this.nakSent = this.reg('nakSent', 1, 0);
     this.pendingAcks = this.reg('pendingAcks', 16, 0);
@@ -152,6 +175,25 @@ export class ReplayLink256 extends Module {
   private ls = 0;
 
   override evaluate(): void {
+    // A quiet cycle: nothing arrived or waits to be sent, nothing unacked (so no replay timer), no
+    // Ack/Nak or re-init pulse pending and no Ack due yet. The full path would only advance the ack
+    // idle timer.
+    const pa = this.pendingAcks.q;
+    if (
+      this.wrPtr.q === this.ackPtr.q &&
+      this.rdPtr.q === this.wrPtr.q &&
+      this.replayTimer.q === 0 &&
+      this.nakOut.q === 0 &&
+      this.ackOut.q === 0 &&
+      this.phyReinitReq.q === 0 &&
+      pa < this.params.ackForceThreshold &&
+      (pa === 0 || this.ackIdle.q < this.ackTimerCycles) &&
+      !this.phyRx.rxOut.valid() &&
+      !this.txSrc.valid()
+    ) {
+      this.ackIdle.d = pa === 0 ? 0 : Math.min(this.ackIdle.q + 1, 0xffff);
+      return;
+    }
     this.es = this.eseq.q;
     this.ns = this.nakSent.q;
     this.pa = this.pendingAcks.q;
@@ -216,7 +258,7 @@ export class ReplayLink256 extends Module {
     const inCh = this.phyRx.rxOut;
     while (inCh.valid()) {
       const s = inCh.pop();
-      const st = inCh.col.phyStatus[s]!;
+      const st = this.rxInStatus[s]!;
       if (st === PhyStatus.Lost) {
         this.phyLost++;
         this.bad();
@@ -272,10 +314,9 @@ export class ReplayLink256 extends Module {
         continue;
       }
       const o = out.push();
-      out.col.kind[o] = inCh.col.kind[s]!;
-      out.col.seq[o] = seq;
-      const d0 = o * FLIT_SLOT_BYTES;
-      for (let i = 0; i < F256_BYTES; i++) out.bytes[d0 + i] = b[off + i]!;
+      this.rxDstKind[o] = this.rxInKind[s]!;
+      this.rxDstSeq[o] = seq;
+      out.bytes.set(this.rxInFlits[s]!, o * FLIT_SLOT_BYTES);
       this.flitsDelivered++;
       this.es = (this.es + 1) & (SEQ256_MOD - 1);
       this.ns = 0;
@@ -311,13 +352,13 @@ export class ReplayLink256 extends Module {
       const piggyback = ackDue && canNew && this.txStarted.q === 1;
       if (this.no === 1 || (ackDue && !piggyback)) {
         const b = this.scratch;
-        for (let i = 0; i < F256_BYTES; i++) b[i] = 0;
+        b.fill(0);
         const last = (this.es - 1) & (SEQ256_MOD - 1);
         const cmd = this.no === 1 ? ReplayCmd.Nak : ReplayCmd.Ack;
         b[0] = (FlitType256.Nop << TYPE_SHIFT) | (cmd << CMD_SHIFT) | (last >> 8);
         b[1] = last & 0xff;
         writeCrcFec256(b, 0);
-        this.send(b, 0, FlitKind.Control, -1);
+        this.send(b, FlitKind.Control, -1);
         if (cmd === ReplayCmd.Nak) this.naksSent++;
         else this.acksSent++;
         this.no = 0;
@@ -326,7 +367,7 @@ export class ReplayLink256 extends Module {
         sentAck = true;
       } else if (this.rp !== this.wp) {
         const i = this.index(this.rp);
-        this.send(this.buf, i * F256_BYTES, this.bufKind[i]!, this.rp);
+        this.send(this.bufFlits[i]!, this.bufKind[i]!, this.rp);
         this.rp = (this.rp + 1) & (SEQ256_MOD - 1);
         this.replayedFlits++;
       } else if (canNew) {
@@ -334,31 +375,30 @@ export class ReplayLink256 extends Module {
         const s = src.pop();
         const i = this.wi;
         const off = i * F256_BYTES;
-        const from = s * FLIT_SLOT_BYTES;
-        for (let k = 0; k < F256_BYTES; k++) this.buf[off + k] = src.bytes[from + k]!;
+        this.buf.set(this.srcFlits[s]!, off);
         this.buf[off] = (this.buf[off]! & 0xf0) | (ReplayCmd.None << CMD_SHIFT) | (this.wp >> 8);
         this.buf[off + 1] = this.wp & 0xff;
         writeCrcFec256(this.buf, off);
-        this.bufKind[i] = src.col.kind[s]!;
+        this.bufKind[i] = this.srcKind[s]!;
         if (piggyback) {
           // Same flit, header carrying the Ack instead of its own (now implicit) number.
           const b = this.scratch;
-          for (let k = 0; k < F256_BYTES; k++) b[k] = this.buf[off + k]!;
+          b.set(this.bufFlits[i]!, 0);
           const last = (this.es - 1) & (SEQ256_MOD - 1);
           b[0] = (b[0]! & 0xf0) | (ReplayCmd.Ack << CMD_SHIFT) | (last >> 8);
           b[1] = last & 0xff;
           writeCrcFec256(b, 0);
-          this.send(b, 0, this.bufKind[i]!, this.wp);
+          this.send(b, this.bufKind[i]!, this.wp);
           this.acksPiggybacked++;
           this.ao = 0;
           this.pa = 0;
           sentAck = true;
         } else {
-          this.send(this.buf, off, this.bufKind[i]!, this.wp);
+          this.send(this.bufFlits[i]!, this.bufKind[i]!, this.wp);
         }
         this.txStarted.d = 1;
         this.wp = (this.wp + 1) & (SEQ256_MOD - 1);
-        this.wi = (this.wi + 1) % this.depth;
+        this.wi = this.wi + 1 === this.depth ? 0 : this.wi + 1;
         this.rp = this.wp;
       }
     }
@@ -370,13 +410,13 @@ export class ReplayLink256 extends Module {
     return (this.wi - back + this.depth) % this.depth;
   }
 
-  private send(buf: Uint8Array, off: number, kind: number, seq: number): void {
-    const ch = this.phyTx.txIn;
-    const o = ch.push();
-    ch.col.kind[o] = kind;
-    ch.col.seq[o] = seq;
-    const d0 = o * FLIT_SLOT_BYTES;
-    for (let i = 0; i < F256_BYTES; i++) ch.bytes[d0 + i] = buf[off + i]!;
+  /** Push a 256B flit (the scratch buffer or a view made at elaboration) into the PHY. */
+  private send(flit: Uint8Array, kind: number, seq: number): void {
+    const txIn = this.phyTx.txIn;
+    const o = txIn.push();
+    this.txInKind[o] = kind;
+    this.txInSeq[o] = seq;
+    txIn.bytes.set(flit, o * FLIT_SLOT_BYTES);
     this.flitsSent++;
   }
 }

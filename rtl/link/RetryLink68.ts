@@ -1,3 +1,4 @@
+import { recordViews } from '../../src/bits/bitfield.ts';
 import { checkCrc16Flit68, writeCrc16Flit68 } from '../../src/bits/crc.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import {
@@ -187,6 +188,20 @@ export class RetryLink68 extends Module {
   /** Sequence number each LLRB entry was written with (self-check of the index arithmetic). */
   private readonly llrbSeq: Int16Array;
   private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
+  // Views of each flit (LLRB entries, the 68 bytes of each channel slot) made at elaboration, so a
+  // flit moves with one set() call; and the channel columns this module uses, cached.
+  private readonly llrbFlits: readonly Uint8Array[];
+  private readonly scratchFlit: Uint8Array;
+  private readonly srcFlits: readonly Uint8Array[];
+  private readonly srcKind: Float64Array;
+  private readonly rxDstKind: Float64Array;
+  private readonly rxDstSeq: Float64Array;
+  private readonly txInKind: Float64Array;
+  private readonly txInSeq: Float64Array;
+  private readonly rxInFlits: readonly Uint8Array[];
+  private readonly rxInKind: Float64Array;
+  private readonly rxInSeq: Float64Array;
+  private readonly rxInStatus: Float64Array;
 
   constructor(
     parent: Module,
@@ -218,6 +233,18 @@ export class RetryLink68 extends Module {
     this.llrb = new Uint8Array(this.depth * F68_BYTES);
     this.llrbKind = new Uint8Array(this.depth);
     this.llrbSeq = new Int16Array(this.depth);
+    this.llrbFlits = recordViews(this.llrb, this.depth, F68_BYTES, F68_BYTES);
+    this.scratchFlit = this.scratch.subarray(0, F68_BYTES);
+    this.srcFlits = recordViews(txSrc.bytes, txSrc.depth, FLIT_SLOT_BYTES, F68_BYTES);
+    this.srcKind = txSrc.col.kind;
+    this.rxDstKind = rxDst.col.kind;
+    this.rxDstSeq = rxDst.col.seq;
+    this.txInKind = phyTx.txIn.col.kind;
+    this.txInSeq = phyTx.txIn.col.seq;
+    this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, FLIT_SLOT_BYTES, F68_BYTES);
+    this.rxInKind = phyRx.rxOut.col.kind;
+    this.rxInSeq = phyRx.rxOut.col.seq;
+    this.rxInStatus = phyRx.rxOut.col.phyStatus;
 
     this.lrsm = this.reg('lrsm', 3, Lrsm.Normal);
     this.eseq = this.reg('eseq', 8, 0);
@@ -273,6 +300,24 @@ export class RetryLink68 extends Module {
   private reinitPulse = 0;
 
   override evaluate(): void {
+    // A quiet cycle: nothing arrived, nothing to send, replay or answer, no retry under way, and no
+    // LLCRD due (forced: ≥ ackForceThreshold acks; timed: ≥ 2 acks idle for ackTimerCycles). Then
+    // receive() and transmit() would leave every register as it is except the ack idle timer.
+    const pa = this.pendingAcks.q;
+    if (
+      this.lrsm.q === Lrsm.Normal &&
+      pa < this.params.ackForceThreshold &&
+      (pa < 2 || this.ackIdle.q < this.ackTimerCycles) &&
+      this.rdPtr.q === this.wrPtr.q &&
+      this.ctlSeq.q === CtlSeq.None &&
+      this.ackPending.q === 0 &&
+      this.phyReinitReq.q === 0 &&
+      !this.phyRx.rxOut.valid() &&
+      !this.txSrc.valid()
+    ) {
+      this.ackTimer(pa > 0, false);
+      return;
+    }
     this.lr = this.lrsm.q;
     this.es = this.eseq.q;
     this.nr = this.numRetry.q;
@@ -317,7 +362,7 @@ export class RetryLink68 extends Module {
     const inCh = this.phyRx.rxOut;
     while (inCh.valid()) {
       const s = inCh.pop();
-      const status = inCh.col.phyStatus[s]!;
+      const status = this.rxInStatus[s]!;
       if (status === PhyStatus.Lost) {
         this.phyLost++;
         this.badFlit();
@@ -343,16 +388,16 @@ export class RetryLink68 extends Module {
         this.badFlit();
         continue;
       }
-      const kind = inCh.col.kind[s]!;
+      const kind = this.rxInKind[s]!;
       if (kind === FlitKind.Control && getLlCtrl68(buf, off) === LlCtrl.RETRY) {
         this.retryFlit(buf, off);
         continue;
       }
       this.fs = 0;
-      if (this.lr === Lrsm.Normal && inCh.col.seq[s] !== this.es) {
+      if (this.lr === Lrsm.Normal && this.rxInSeq[s] !== this.es) {
         if (this.seqMismatches++ === 0) this.firstSeqMismatchCycle = this.ctx.cycle;
       }
-      this.retryable(kind, buf, off);
+      this.retryable(kind, s, buf, off);
     }
     // TIMEOUT counts only while both directions are up: a retraining PHY is not a lost RETRY.Ack.
     if (this.lr === Lrsm.LocalIdle && this.phyTx.linkState.q === PhyState.Up && this.phyRx.linkState.q === PhyState.Up) {
@@ -431,7 +476,8 @@ export class RetryLink68 extends Module {
     }
   }
 
-  private retryable(kind: number, buf: Uint8Array, off: number): void {
+  /** A CRC-good retryable flit in rxOut slot `slot` (bytes buf[off..]). */
+  private retryable(kind: number, slot: number, buf: Uint8Array, off: number): void {
     if (this.lr !== Lrsm.Normal) {
       this.discarded++;
       return;
@@ -449,11 +495,11 @@ export class RetryLink68 extends Module {
     }
     if (forUnpacker) {
       const o = out.push();
-      out.col.kind[o] = kind;
-      out.col.seq[o] = this.es;
+      this.rxDstKind[o] = kind;
+      this.rxDstSeq[o] = this.es;
       const dst = out.bytes;
       const d0 = o * FLIT_SLOT_BYTES;
-      for (let i = 0; i < F68_BYTES; i++) dst[d0 + i] = buf[off + i]!;
+      dst.set(this.rxInFlits[slot]!, d0);
       // Repair a single bad protocol-ID copy so the unpacker sees a clean flit.
       dst[d0] = PID_CACHEMEM_BYTE;
       dst[d0 + 1] = PID_CACHEMEM_BYTE;
@@ -541,11 +587,11 @@ export class RetryLink68 extends Module {
         idx = 0;
       }
       writeCrc16Flit68(b, F68_FLIT_OFF);
-      this.send(b, 0, FlitKind.Control, -1);
+      this.send(this.scratchFlit, FlitKind.Control, -1);
     } else if (this.rp !== this.wp) {
       const i = this.llrbIndex(this.rp);
       if (this.llrbSeq[i] !== this.rp) this.fail(`LLRB entry ${i} holds seq ${this.llrbSeq[i]}, replay wants ${this.rp} (WrPtr ${this.wp}, AckPtr ${this.ap})`);
-      this.send(this.llrb, i * F68_BYTES, this.llrbKind[i]!, this.rp);
+      this.send(this.llrbFlits[i]!, this.llrbKind[i]!, this.rp);
       this.rp = (this.rp + 1) & (SEQ_MOD - 1);
       this.replayedFlits++;
     } else {
@@ -553,7 +599,7 @@ export class RetryLink68 extends Module {
       const src = this.txSrc;
       // Control flits may not interleave with all-data flits (CXL 3.1 §4.2.5): while the packer is
       // in the middle of a rollover, a forced LLCRD waits, unless the LLRB has only the reserved entry.
-      const midRollover = src.valid() && src.col.kind[src.peek()] === FlitKind.AllData;
+      const midRollover = src.valid() && this.srcKind[src.peek()] === FlitKind.AllData;
       if (free >= 1 && this.pa >= this.params.ackForceThreshold && (!midRollover || free < 2)) {
         this.sendLlcrd();
         sentAck = true;
@@ -584,19 +630,18 @@ export class RetryLink68 extends Module {
     this.llrbKind[i] = kind;
     this.llrbSeq[i] = this.wp;
     writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
-    this.send(this.llrb, i * F68_BYTES, kind, this.wp);
+    this.send(this.llrbFlits[i]!, kind, this.wp);
     this.wp = (this.wp + 1) & (SEQ_MOD - 1);
-    this.wi = (this.wi + 1) % this.depth;
+    this.wi = this.wi + 1 === this.depth ? 0 : this.wi + 1;
     this.rp = this.wp;
   }
 
   private sendNew(src: FlitChannel): boolean {
     const s = src.pop();
-    const kind = src.col.kind[s]!;
+    const kind = this.srcKind[s]!;
     const b = this.llrb;
     const off = this.wi * F68_BYTES;
-    const from = s * FLIT_SLOT_BYTES;
-    for (let i = 0; i < F68_BYTES; i++) b[off + i] = src.bytes[from + i]!;
+    b.set(this.srcFlits[s]!, off);
     let acked = false;
     if (kind === FlitKind.Control && getLlCtrl68(b, off) === LlCtrl.LLCRD && getSubType68(b, off) === LLCRD_ACK_SUB) {
       acked = this.fillFullAck(b, off);
@@ -629,13 +674,13 @@ export class RetryLink68 extends Module {
     this.commitNew(FlitKind.Control);
   }
 
-  private send(buf: Uint8Array, off: number, kind: number, seq: number): void {
-    const ch = this.phyTx.txIn;
-    const o = ch.push();
-    ch.col.kind[o] = kind;
-    ch.col.seq[o] = seq;
-    const d0 = o * FLIT_SLOT_BYTES;
-    for (let i = 0; i < F68_BYTES; i++) ch.bytes[d0 + i] = buf[off + i]!;
+  /** Push a 68B flit (a view made at elaboration) into the PHY. */
+  private send(flit: Uint8Array, kind: number, seq: number): void {
+    const txIn = this.phyTx.txIn;
+    const o = txIn.push();
+    this.txInKind[o] = kind;
+    this.txInSeq[o] = seq;
+    txIn.bytes.set(flit, o * FLIT_SLOT_BYTES);
     this.flitsSent++;
   }
 }
