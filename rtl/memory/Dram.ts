@@ -68,9 +68,10 @@ export class Dram extends Module {
   private earliestDone = Infinity;
   /**
    * First cycle at which schedule() can change anything: every bank head is waiting for a bank
-   * timer or the data bus until then. New arrivals and column commands pull it to now. This only
+   * timer or the data bus until then (after a column command: the issued bank's tCCD, and the
+   * burst's end for the channel's other candidates). A new bank head pulls it to now. This only
    * skips cycles in which schedule() would issue nothing (the bench figures were bit-identical
-   * with and without it when it was introduced).
+   * with and without it when it was introduced, and the guard runs when it was tightened).
    */
   private schedWakeAt = 0;
   private nextSeq = 0;
@@ -81,6 +82,8 @@ export class Dram extends Module {
   private readonly bankLastCmd: Uint8Array;
   private readonly busFreeAt: Float64Array;
   private readonly colPick: Int32Array;
+  /** Per channel, the smallest CAS latency among this cycle's column candidates (for the next wake-up). */
+  private readonly candLat: Float64Array;
 
   // ---- incrementally kept views of the queue (what the per-cycle code used to scan for) ---------
   /**
@@ -146,6 +149,7 @@ export class Dram extends Module {
     this.bankLastCmd = new Uint8Array(this.banks);
     this.busFreeAt = new Float64Array(params.channels);
     this.colPick = new Int32Array(params.channels).fill(-1);
+    this.candLat = new Float64Array(params.channels);
     this.bankFirst = new Int32Array(this.banks).fill(-1);
     this.bankLast = new Int32Array(this.banks).fill(-1);
     this.qNext = new Int32Array(q).fill(-1);
@@ -332,16 +336,17 @@ export class Dram extends Module {
       this.qBank[e] = b;
       this.qRow[e] = this.rowOf(pa);
       copyLine(this.reqWords, s, this.qWords, e);
-      // Join the bank's waiting list; a bank that had none becomes active.
+      // Join the bank's waiting list. Only a new bank head can make schedule() act sooner: a request
+      // queued behind another one changes nothing until it is the head itself.
       this.qNext[e] = -1;
       if (this.bankFirst[b]! < 0) {
         this.bankFirst[b] = e;
         this.activePos[b] = this.nActive;
         this.activeBanks[this.nActive++] = b;
+        this.schedWakeAt = 0;
       } else this.qNext[this.bankLast[b]!] = e;
       this.bankLast[b] = e;
       this.used++;
-      this.schedWakeAt = 0;
     }
   }
 
@@ -349,12 +354,16 @@ export class Dram extends Module {
   private schedule(now: number): void {
     const t = this.timing;
     const colPick = this.colPick;
+    const candLat = this.candLat;
     const active = this.activeBanks;
     const bankFirst = this.bankFirst;
     const openRow = this.openRow;
     const bankReadyAt = this.bankReadyAt;
     // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
-    for (let ch = 0; ch < colPick.length; ch++) colPick[ch] = -1;
+    for (let ch = 0; ch < colPick.length; ch++) {
+      colPick[ch] = -1;
+      candLat[ch] = Infinity;
+    }
     let wake = Infinity;
     // Bank order does not matter: a bank's commands touch only that bank, and the column pick is the oldest candidate.
     for (let k = 0; k < this.nActive; k++) {
@@ -379,15 +388,21 @@ export class Dram extends Module {
         const ch = Math.floor(b / this.params.banksPerChannel);
         const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
         if (now + lat < this.busFreeAt[ch]!) wake = Math.min(wake, this.busFreeAt[ch]! - lat);
-        else if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
+        else {
+          if (lat < candLat[ch]!) candLat[ch] = lat;
+          if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
+        }
       } else wake = Math.min(wake, bankReadyAt[b]!);
     }
     for (let ch = 0; ch < colPick.length; ch++) {
       const e = colPick[ch]!;
       if (e >= 0) {
+        const b = this.qBank[e]!;
         this.issueColumn(e, ch, now);
-        // The bank's next head and the channel's other candidates are looked at next cycle.
-        wake = now + 1;
+        // Nothing can happen before the channel's other candidates fit behind this burst, or the
+        // bank's next head (if any) is past tCCD: every other bank's time is in `wake` already.
+        wake = Math.min(wake, this.busFreeAt[ch]! - candLat[ch]!);
+        if (bankFirst[b]! >= 0) wake = Math.min(wake, bankReadyAt[b]!);
       }
     }
     this.schedWakeAt = wake;
