@@ -80,6 +80,8 @@ export class Dram extends Module {
   private readonly openRow: Float64Array;
   private readonly bankReadyAt: Float64Array;
   private readonly bankLastCmd: Uint8Array;
+  /** Channel of each bank (b / banksPerChannel, rounded down), computed once. */
+  private readonly bankChannel: Int32Array;
   private readonly busFreeAt: Float64Array;
   private readonly colPick: Int32Array;
   /** Per channel, the smallest CAS latency among this cycle's column candidates (for the next wake-up). */
@@ -147,6 +149,8 @@ export class Dram extends Module {
     this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
     this.bankReadyAt = new Float64Array(this.banks);
     this.bankLastCmd = new Uint8Array(this.banks);
+    this.bankChannel = new Int32Array(this.banks);
+    for (let b = 0; b < this.banks; b++) this.bankChannel[b] = Math.floor(b / params.banksPerChannel);
     this.busFreeAt = new Float64Array(params.channels);
     this.colPick = new Int32Array(params.channels).fill(-1);
     this.candLat = new Float64Array(params.channels);
@@ -368,11 +372,16 @@ export class Dram extends Module {
     // Bank order does not matter: a bank's commands touch only that bank, and the column pick is the oldest candidate.
     for (let k = 0; k < this.nActive; k++) {
       const b = active[k]!;
+      // A bank still busy with its last command (PRE, ACT, tCCD) can do nothing this cycle.
+      if (now < bankReadyAt[b]!) {
+        wake = Math.min(wake, bankReadyAt[b]!);
+        continue;
+      }
       // The oldest waiting request of each bank is that bank's head.
       const e = bankFirst[b]!;
       const row = this.qRow[e]!;
       // Zero-latency parameters fall through to the next command in the same cycle.
-      if (now >= bankReadyAt[b]! && openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
+      if (openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
         openRow[b] = ROW_CLOSED;
         bankReadyAt[b] = now + t.tRP;
         this.bankLastCmd[b] = BankState.Precharging;
@@ -385,7 +394,7 @@ export class Dram extends Module {
         this.activates++;
       }
       if (now >= bankReadyAt[b]! && openRow[b] === row) {
-        const ch = Math.floor(b / this.params.banksPerChannel);
+        const ch = this.bankChannel[b]!;
         const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
         if (now + lat < this.busFreeAt[ch]!) wake = Math.min(wake, this.busFreeAt[ch]! - lat);
         else {
