@@ -258,14 +258,15 @@ export class Dram extends Module {
 
   override evaluate(): void {
     const now = this.ctx.cycle;
-    this.respond(now);
-    this.accept();
+    // Each step is called only when it has something to do (most cycles none has): the checks
+    // are the ones each step would start with.
+    if (now >= this.earliestDone) this.respond(now);
+    if (this.req.valid()) this.accept();
     if (this.used > this.inFlight && now >= this.schedWakeAt) this.schedule(now);
   }
 
   /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */
   private respond(now: number): void {
-    if (now < this.earliestDone) return;
     const rsp = this.rsp;
     const qDoneAt = this.qDoneAt;
     const qSeq = this.qSeq;
