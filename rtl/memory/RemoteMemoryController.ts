@@ -227,14 +227,23 @@ export class RemoteMemoryController extends Module {
 
   override evaluate(): void {
     const io = this.io;
-    // Nothing held and nothing arriving: every step below would find nothing to do.
-    if (this.used === 0 && !io.m2sReq.valid() && !io.m2sRwd.valid() && !io.dram.rsp.valid()) return;
     const now = this.ctx.cycle;
+    // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
+    // every step below would find nothing to do.
+    if (!io.dram.rsp.valid() && !io.m2sReq.valid() && !io.m2sRwd.valid() && now < this.nextDueAt()) return;
     const devLoad = this.devLoadFor(this.used);
     this.answerFromDram(devLoad);
     this.intake(now);
     this.answerLocal(now, devLoad);
     this.issueToDram(now);
+  }
+
+  /** Earliest cycle at which the head of the issue or the local ring is past its pipeline delay (Infinity: both empty). */
+  private nextDueAt(): number {
+    let due = Infinity;
+    if (this.issueCount > 0) due = this.eReadyAt[this.issueRing[this.issueHead]!]!;
+    if (this.localCount > 0) due = Math.min(due, this.eReadyAt[this.localRing[this.localHead]!]!);
+    return due;
   }
 
   /** DRAM responses → DRS MemData (reads) or NDR Cmp (writes), in DRAM completion order. */
