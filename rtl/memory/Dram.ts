@@ -218,9 +218,9 @@ export class Dram extends Module {
   bankOf(pa: number): number {
     const p = this.params;
     const line = Math.floor(pa / LINE_BYTES);
-    const ch = line % p.channels;
+    const ch = umod(line, p.channels);
     const lineInCh = Math.floor(line / p.channels);
-    const bank = Math.floor(lineInCh / this.linesPerRow) % p.banksPerChannel;
+    const bank = umod(Math.floor(lineInCh / this.linesPerRow), p.banksPerChannel);
     return ch * p.banksPerChannel + bank;
   }
 
@@ -326,7 +326,7 @@ export class Dram extends Module {
       const s = req.pop();
       const pa = req.col.pa[s]!;
       const op = req.col.op[s]!;
-      if (!(pa >= 0 && pa < this.params.capacityBytes) || pa % LINE_BYTES !== 0) {
+      if (!(pa >= 0 && pa < this.params.capacityBytes) || umod(pa, LINE_BYTES) !== 0) {
         this.fail(`request id ${req.col.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${this.params.capacityBytes}`);
       }
       if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${req.col.id[s]}: unknown DramOp ${op}`);
@@ -458,6 +458,15 @@ export class Dram extends Module {
 
 /** Full-line byte enables (both halves all ones), for requesters building a DramReq. */
 export const DRAM_BE_ALL = BE_HALF_ALL;
+
+/**
+ * `x % d` for an integer 0 ≤ x < 2^53 and an integer d ≥ 1, without the library call a double `%`
+ * compiles to: floor(x / d) is exact there (the rounding error of x / d is below 1/d, too small to
+ * cross an integer). For a non-integer x both are non-zero, so alignment tests agree too.
+ */
+function umod(x: number, d: number): number {
+  return x - Math.floor(x / d) * d;
+}
 
 function bitsFor(n: number): number {
   return Math.max(1, Math.min(52, Math.ceil(Math.log2(n + 1))));
