@@ -70,8 +70,8 @@ export class Dram extends Module {
    * First cycle at which schedule() can change anything: every bank head is waiting for a bank
    * timer or the data bus until then (after a column command: the issued bank's tCCD, and the
    * burst's end for the channel's other candidates). A new bank head pulls it to now. This only
-   * skips cycles in which schedule() would issue nothing (the bench figures were bit-identical
-   * with and without it when it was introduced, and the guard runs when it was tightened).
+   * skips cycles in which schedule() would do nothing (the bench figures were bit-identical with
+   * and without it when it was introduced; so were the guard runs when it was tightened).
    */
   private schedWakeAt = 0;
   private nextSeq = 0;
@@ -87,7 +87,7 @@ export class Dram extends Module {
   /** Per channel, the smallest CAS latency among this cycle's column candidates (for the next wake-up). */
   private readonly candLat: Float64Array;
 
-  // ---- incrementally kept views of the queue (what the per-cycle code used to scan for) ---------
+  // ---- the queue's order, kept at accept / column command / response, so no cycle scans it -----
   /**
    * Each bank's waiting requests in arrival order, as a linked list through qNext (-1 ends it):
    * bankFirst[b] is the bank's head, the one request that drives the bank. A request enters at
