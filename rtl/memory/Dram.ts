@@ -2,6 +2,7 @@ import { Module } from '../../src/sim/index.ts';
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
 import { dramTiming, validateDramParams, type DramParams, type DramTiming } from './DramParams.ts';
+import { copyLine, fillLine, LINE_WORDS, wordView } from './LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
 /** Bank has no open row. Rows are ≥ 0, so -1 never matches one. */
@@ -57,15 +58,20 @@ export class Dram extends Module {
   private readonly qRow: Float64Array;
   private readonly qDoneAt: Float64Array;
   private readonly qData: Uint8Array;
+  /** qData as words, and the same for the port slabs: lines move 4 bytes a step. */
+  private readonly qWords: Uint32Array;
+  private readonly reqWords: Uint32Array;
+  private readonly rspWords: Uint32Array;
   private used = 0;
   private inFlight = 0;
   /** Earliest doneAt among issued entries (Infinity when none): respond() has nothing to do before it. */
   private earliestDone = Infinity;
   /**
    * First cycle at which schedule() can change anything: every bank head is waiting for a bank
-   * timer or the data bus until then. New arrivals and column commands pull it to now. This only
-   * skips cycles in which schedule() would issue nothing (the bench figures were bit-identical
-   * with and without it when it was introduced).
+   * timer or the data bus until then (after a column command: the issued bank's tCCD, and the
+   * burst's end for the channel's other candidates). A new bank head pulls it to now. This only
+   * skips cycles in which schedule() would do nothing (the bench figures were bit-identical with
+   * and without it when it was introduced; so were the guard runs when it was tightened).
    */
   private schedWakeAt = 0;
   private nextSeq = 0;
@@ -74,10 +80,36 @@ export class Dram extends Module {
   private readonly openRow: Float64Array;
   private readonly bankReadyAt: Float64Array;
   private readonly bankLastCmd: Uint8Array;
-  private readonly headOf: Int32Array;
-  private readonly touched: Int32Array;
+  /** Channel of each bank (b / banksPerChannel, rounded down), computed once. */
+  private readonly bankChannel: Int32Array;
   private readonly busFreeAt: Float64Array;
   private readonly colPick: Int32Array;
+  /** Per channel, the smallest CAS latency among this cycle's column candidates (for the next wake-up). */
+  private readonly candLat: Float64Array;
+
+  // ---- the queue's order, kept at accept / column command / response, so no cycle scans it -----
+  /**
+   * Each bank's waiting requests in arrival order, as a linked list through qNext (-1 ends it):
+   * bankFirst[b] is the bank's head, the one request that drives the bank. A request enters at
+   * accept and leaves at its column command, which is always issued for a bank head.
+   */
+  private readonly bankFirst: Int32Array;
+  private readonly bankLast: Int32Array;
+  private readonly qNext: Int32Array;
+  /** Banks with at least one waiting request (unordered: schedule()'s result does not depend on bank order). */
+  private readonly activeBanks: Int32Array;
+  /** Index of each active bank in activeBanks, for O(1) removal. */
+  private readonly activePos: Int32Array;
+  private nActive = 0;
+  /**
+   * Each channel's issued requests in issue order, a ring of queueDepth entries per channel at
+   * [ch × queueDepth ..]. A channel's bursts never overlap and each starts at or after the
+   * previous one's end, so this is also doneAt order (strictly increasing): the earliest finished
+   * request of a channel is its ring's head, and a burst on the bus is the first one not yet ended.
+   */
+  private readonly issuedRing: Int32Array;
+  private readonly issuedHead: Int32Array;
+  private readonly issuedCount: Int32Array;
 
   // ---- stats -----------------------------------------------------------------------------------
   reads = 0;
@@ -110,14 +142,26 @@ export class Dram extends Module {
     this.qRow = new Float64Array(q);
     this.qDoneAt = new Float64Array(q);
     this.qData = new Uint8Array(q * LINE_BYTES);
+    this.qWords = wordView(this.qData);
+    this.reqWords = wordView(this.req.bytes);
+    this.rspWords = wordView(this.rsp.bytes);
 
     this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
     this.bankReadyAt = new Float64Array(this.banks);
     this.bankLastCmd = new Uint8Array(this.banks);
-    this.headOf = new Int32Array(this.banks).fill(-1);
-    this.touched = new Int32Array(Math.min(this.banks, q));
+    this.bankChannel = new Int32Array(this.banks);
+    for (let b = 0; b < this.banks; b++) this.bankChannel[b] = Math.floor(b / params.banksPerChannel);
     this.busFreeAt = new Float64Array(params.channels);
     this.colPick = new Int32Array(params.channels).fill(-1);
+    this.candLat = new Float64Array(params.channels);
+    this.bankFirst = new Int32Array(this.banks).fill(-1);
+    this.bankLast = new Int32Array(this.banks).fill(-1);
+    this.qNext = new Int32Array(q).fill(-1);
+    this.activeBanks = new Int32Array(Math.min(this.banks, q));
+    this.activePos = new Int32Array(this.banks);
+    this.issuedRing = new Int32Array(params.channels * q);
+    this.issuedHead = new Int32Array(params.channels);
+    this.issuedCount = new Int32Array(params.channels);
 
     this.probe('queueOccupancy', bitsFor(q), () => this.used);
     this.probe('inFlight', bitsFor(q), () => this.inFlight);
@@ -143,10 +187,14 @@ export class Dram extends Module {
   /** 1 when a burst occupies channel ch's data bus in the current cycle (waveforms, tests). */
   dataBusBusy(ch: number): number {
     const now = this.ctx.cycle;
-    const tb = this.timing.tBurst;
-    for (let e = 0; e < this.qState.length; e++) {
-      if (this.qState[e] !== Q_ISSUED || Math.floor(this.qBank[e]! / this.params.banksPerChannel) !== ch) continue;
-      if (now >= this.qDoneAt[e]! - tb && now < this.qDoneAt[e]!) return 1;
+    const q = this.qState.length;
+    const n = this.issuedCount[ch]!;
+    let i = this.issuedHead[ch]!;
+    // Bursts are in time order: the first not yet ended is the only one that can be on the bus now.
+    for (let k = 0; k < n; k++) {
+      const doneAt = this.qDoneAt[this.issuedRing[ch * q + i]!]!;
+      if (doneAt > now) return now >= doneAt - this.timing.tBurst ? 1 : 0;
+      i = i + 1 < q ? i + 1 : 0;
     }
     return 0;
   }
@@ -170,9 +218,9 @@ export class Dram extends Module {
   bankOf(pa: number): number {
     const p = this.params;
     const line = Math.floor(pa / LINE_BYTES);
-    const ch = line % p.channels;
+    const ch = umod(line, p.channels);
     const lineInCh = Math.floor(line / p.channels);
-    const bank = Math.floor(lineInCh / this.linesPerRow) % p.banksPerChannel;
+    const bank = umod(Math.floor(lineInCh / this.linesPerRow), p.banksPerChannel);
     return ch * p.banksPerChannel + bank;
   }
 
@@ -193,8 +241,12 @@ export class Dram extends Module {
     this.openRow.fill(ROW_CLOSED);
     this.bankReadyAt.fill(0);
     this.bankLastCmd.fill(BankState.Closed);
-    this.headOf.fill(-1);
     this.busFreeAt.fill(0);
+    this.bankFirst.fill(-1);
+    this.bankLast.fill(-1);
+    this.nActive = 0;
+    this.issuedHead.fill(0);
+    this.issuedCount.fill(0);
     this.reads = 0;
     this.writes = 0;
     this.activates = 0;
@@ -206,25 +258,35 @@ export class Dram extends Module {
 
   override evaluate(): void {
     const now = this.ctx.cycle;
-    this.respond(now);
-    this.accept();
+    // Each step is called only when it has something to do (most cycles none has): the checks
+    // are the ones each step would start with.
+    if (now >= this.earliestDone) this.respond(now);
+    if (this.req.valid()) this.accept();
     if (this.used > this.inFlight && now >= this.schedWakeAt) this.schedule(now);
   }
 
   /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */
   private respond(now: number): void {
-    if (now < this.earliestDone) return;
     const rsp = this.rsp;
-    // Typed arrays in locals: the scans below are the DRAM's hottest loops (speed only).
-    const qState = this.qState;
     const qDoneAt = this.qDoneAt;
     const qSeq = this.qSeq;
-    const q = qState.length;
+    const ring = this.issuedRing;
+    const head = this.issuedHead;
+    const count = this.issuedCount;
+    const q = this.qState.length;
+    const nCh = head.length;
     for (;;) {
+      // Each channel's earliest finished request is its ring head; ties across channels go to the older request.
       let best = -1;
-      for (let e = 0; e < q; e++) {
-        if (qState[e] !== Q_ISSUED || qDoneAt[e]! > now) continue;
-        if (best < 0 || qDoneAt[e]! < qDoneAt[best]! || (qDoneAt[e] === qDoneAt[best] && qSeq[e]! < qSeq[best]!)) best = e;
+      let bestCh = -1;
+      for (let ch = 0; ch < nCh; ch++) {
+        if (count[ch] === 0) continue;
+        const e = ring[ch * q + head[ch]!]!;
+        if (qDoneAt[e]! > now) continue;
+        if (best < 0 || qDoneAt[e]! < qDoneAt[best]! || (qDoneAt[e] === qDoneAt[best] && qSeq[e]! < qSeq[best]!)) {
+          best = e;
+          bestCh = ch;
+        }
       }
       if (best < 0) break;
       if (!rsp.canPush()) {
@@ -236,17 +298,21 @@ export class Dram extends Module {
       rsp.col.id[s] = this.qId[best]!;
       rsp.col.op[s] = this.qOp[best]!;
       rsp.col.pa[s] = this.qPa[best]!;
-      const out = rsp.bytes;
-      const o = s * LINE_BYTES;
-      const i0 = best * LINE_BYTES;
-      if (this.qOp[best] === DramOp.Read) for (let i = 0; i < LINE_BYTES; i++) out[o + i] = this.qData[i0 + i]!;
-      else for (let i = 0; i < LINE_BYTES; i++) out[o + i] = 0;
-      qState[best] = Q_FREE;
+      if (this.qOp[best] === DramOp.Read) copyLine(this.qWords, best, this.rspWords, s);
+      else fillLine(this.rspWords, s, 0x00);
+      const h = head[bestCh]! + 1;
+      head[bestCh] = h < q ? h : 0;
+      count[bestCh]--;
+      this.qState[best] = Q_FREE;
       this.used--;
       this.inFlight--;
     }
     let earliest = Infinity;
-    for (let e = 0; e < q; e++) if (qState[e] === Q_ISSUED && qDoneAt[e]! < earliest) earliest = qDoneAt[e]!;
+    for (let ch = 0; ch < nCh; ch++) {
+      if (count[ch] === 0) continue;
+      const doneAt = qDoneAt[ring[ch * q + head[ch]!]!]!;
+      if (doneAt < earliest) earliest = doneAt;
+    }
     this.earliestDone = earliest;
   }
 
@@ -260,7 +326,7 @@ export class Dram extends Module {
       const s = req.pop();
       const pa = req.col.pa[s]!;
       const op = req.col.op[s]!;
-      if (!(pa >= 0 && pa < this.params.capacityBytes) || pa % LINE_BYTES !== 0) {
+      if (!(pa >= 0 && pa < this.params.capacityBytes) || umod(pa, LINE_BYTES) !== 0) {
         this.fail(`request id ${req.col.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${this.params.capacityBytes}`);
       }
       if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${req.col.id[s]}: unknown DramOp ${op}`);
@@ -271,73 +337,82 @@ export class Dram extends Module {
       this.qPa[e] = pa;
       this.qBeLo[e] = req.col.beLo[s]!;
       this.qBeHi[e] = req.col.beHi[s]!;
-      this.qBank[e] = this.bankOf(pa);
+      const b = this.bankOf(pa);
+      this.qBank[e] = b;
       this.qRow[e] = this.rowOf(pa);
-      const src = req.bytes;
-      const i0 = s * LINE_BYTES;
-      const d0 = e * LINE_BYTES;
-      for (let i = 0; i < LINE_BYTES; i++) this.qData[d0 + i] = src[i0 + i]!;
+      copyLine(this.reqWords, s, this.qWords, e);
+      // Join the bank's waiting list. Only a new bank head can make schedule() act sooner: a request
+      // queued behind another one changes nothing until it is the head itself.
+      this.qNext[e] = -1;
+      if (this.bankFirst[b]! < 0) {
+        this.bankFirst[b] = e;
+        this.activePos[b] = this.nActive;
+        this.activeBanks[this.nActive++] = b;
+        this.schedWakeAt = 0;
+      } else this.qNext[this.bankLast[b]!] = e;
+      this.bankLast[b] = e;
       this.used++;
-      this.schedWakeAt = 0;
     }
   }
 
   /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
   private schedule(now: number): void {
-    const q = this.qState.length;
-    const headOf = this.headOf;
-    const touched = this.touched;
-    // Typed arrays in locals: this scan runs most cycles under load (speed only).
-    const qState = this.qState;
-    const qBank = this.qBank;
-    const qSeq = this.qSeq;
-    let nTouched = 0;
-    // The oldest waiting request of each bank is that bank's head.
-    for (let e = 0; e < q; e++) {
-      if (qState[e] !== Q_WAITING) continue;
-      const b = qBank[e]!;
-      const h = headOf[b]!;
-      if (h < 0) {
-        headOf[b] = e;
-        touched[nTouched++] = b;
-      } else if (qSeq[e]! < qSeq[h]!) headOf[b] = e;
-    }
     const t = this.timing;
     const colPick = this.colPick;
+    const candLat = this.candLat;
+    const active = this.activeBanks;
+    const bankFirst = this.bankFirst;
+    const openRow = this.openRow;
+    const bankReadyAt = this.bankReadyAt;
     // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
-    for (let ch = 0; ch < colPick.length; ch++) colPick[ch] = -1;
+    for (let ch = 0; ch < colPick.length; ch++) {
+      colPick[ch] = -1;
+      candLat[ch] = Infinity;
+    }
     let wake = Infinity;
-    for (let k = 0; k < nTouched; k++) {
-      const b = touched[k]!;
-      const e = headOf[b]!;
-      headOf[b] = -1;
+    // Bank order does not matter: a bank's commands touch only that bank, and the column pick is the oldest candidate.
+    for (let k = 0; k < this.nActive; k++) {
+      const b = active[k]!;
+      // A bank still busy with its last command (PRE, ACT, tCCD) can do nothing this cycle.
+      if (now < bankReadyAt[b]!) {
+        wake = Math.min(wake, bankReadyAt[b]!);
+        continue;
+      }
+      // The oldest waiting request of each bank is that bank's head.
+      const e = bankFirst[b]!;
       const row = this.qRow[e]!;
       // Zero-latency parameters fall through to the next command in the same cycle.
-      if (now >= this.bankReadyAt[b]! && this.openRow[b] !== row && this.openRow[b] !== ROW_CLOSED) {
-        this.openRow[b] = ROW_CLOSED;
-        this.bankReadyAt[b] = now + t.tRP;
+      if (openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
+        openRow[b] = ROW_CLOSED;
+        bankReadyAt[b] = now + t.tRP;
         this.bankLastCmd[b] = BankState.Precharging;
         this.precharges++;
       }
-      if (now >= this.bankReadyAt[b]! && this.openRow[b] === ROW_CLOSED) {
-        this.openRow[b] = row;
-        this.bankReadyAt[b] = now + t.tRCD;
+      if (now >= bankReadyAt[b]! && openRow[b] === ROW_CLOSED) {
+        openRow[b] = row;
+        bankReadyAt[b] = now + t.tRCD;
         this.bankLastCmd[b] = BankState.Activating;
         this.activates++;
       }
-      if (now >= this.bankReadyAt[b]! && this.openRow[b] === row) {
-        const ch = Math.floor(b / this.params.banksPerChannel);
+      if (now >= bankReadyAt[b]! && openRow[b] === row) {
+        const ch = this.bankChannel[b]!;
         const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
         if (now + lat < this.busFreeAt[ch]!) wake = Math.min(wake, this.busFreeAt[ch]! - lat);
-        else if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
-      } else wake = Math.min(wake, this.bankReadyAt[b]!);
+        else {
+          if (lat < candLat[ch]!) candLat[ch] = lat;
+          if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
+        }
+      } else wake = Math.min(wake, bankReadyAt[b]!);
     }
     for (let ch = 0; ch < colPick.length; ch++) {
       const e = colPick[ch]!;
       if (e >= 0) {
+        const b = this.qBank[e]!;
         this.issueColumn(e, ch, now);
-        // The bank's next head and the channel's other candidates are looked at next cycle.
-        wake = now + 1;
+        // Nothing can happen before the channel's other candidates fit behind this burst, or the
+        // bank's next head (if any) is past tCCD: every other bank's time is in `wake` already.
+        wake = Math.min(wake, this.busFreeAt[ch]! - candLat[ch]!);
+        if (bankFirst[b]! >= 0) wake = Math.min(wake, bankReadyAt[b]!);
       }
     }
     this.schedWakeAt = wake;
@@ -350,10 +425,10 @@ export class Dram extends Module {
     const isRead = this.qOp[e] === DramOp.Read;
     const dataStart = now + (isRead ? t.tCL : t.tCWL);
     if (isRead) {
-      this.memory.readLine(this.qPa[e]!, this.qData, e * LINE_BYTES);
+      this.memory.readLineWords(this.qPa[e]!, this.qWords, e * LINE_WORDS);
       this.reads++;
     } else {
-      this.memory.writeLine(this.qPa[e]!, this.qData, e * LINE_BYTES, this.qBeLo[e]!, this.qBeHi[e]!);
+      this.memory.writeLineWords(this.qPa[e]!, this.qWords, e * LINE_WORDS, this.qBeLo[e]!, this.qBeHi[e]!);
       this.writes++;
     }
     this.busFreeAt[ch] = dataStart + t.tBurst;
@@ -363,11 +438,35 @@ export class Dram extends Module {
     if (this.qDoneAt[e]! < this.earliestDone) this.earliestDone = this.qDoneAt[e]!;
     this.qState[e] = Q_ISSUED;
     this.inFlight++;
+    // e is its bank's head (only heads are picked): it leaves the bank's waiting list ...
+    const next = this.qNext[e]!;
+    this.bankFirst[b] = next;
+    if (next < 0) {
+      const pos = this.activePos[b]!;
+      const last = this.activeBanks[--this.nActive]!;
+      this.activeBanks[pos] = last;
+      this.activePos[last] = pos;
+    }
+    // ... and joins the channel's issued ring, behind every earlier burst.
+    const q = this.qState.length;
+    let tail = this.issuedHead[ch]! + this.issuedCount[ch]!;
+    if (tail >= q) tail -= q;
+    this.issuedRing[ch * q + tail] = e;
+    this.issuedCount[ch]++;
   }
 }
 
 /** Full-line byte enables (both halves all ones), for requesters building a DramReq. */
 export const DRAM_BE_ALL = BE_HALF_ALL;
+
+/**
+ * `x % d` for an integer 0 ≤ x < 2^53 and an integer d ≥ 1, without the library call a double `%`
+ * compiles to: floor(x / d) is exact there (the rounding error of x / d is below 1/d, too small to
+ * cross an integer). For a non-integer x both are non-zero, so alignment tests agree too.
+ */
+function umod(x: number, d: number): number {
+  return x - Math.floor(x / d) * d;
+}
 
 function bitsFor(n: number): number {
   return Math.max(1, Math.min(52, Math.ceil(Math.log2(n + 1))));

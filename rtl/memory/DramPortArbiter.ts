@@ -87,11 +87,11 @@ export class DramPortArbiter extends Module {
   override evaluate(): void {
     const n = this.reqs.length;
     const down = this.down;
-    // Requests: one grant per cycle, round robin.
+    // Requests: one grant per cycle, round robin. Port indices wrap by compare-and-subtract: rrNext
+    // is always < n, and a `%` on a register value (a double) is a library call.
     if (down.req.canPush()) {
-      const start = this.rrNext.q;
-      for (let k = 0; k < n; k++) {
-        const p = (start + k) % n;
+      let p = this.rrNext.q;
+      for (let k = 0; k < n; k++, p = p + 1 < n ? p + 1 : 0) {
         const up = this.reqs[p]!;
         if (!up.valid()) continue;
         const s = up.pop();
@@ -102,24 +102,26 @@ export class DramPortArbiter extends Module {
         up.copySlotTo(s, down.req, d);
         down.req.col.id[d] = downId;
         this.granted[p]++;
-        this.rrNext.d = (p + 1) % n;
+        this.rrNext.d = p + 1 < n ? p + 1 : 0;
         break;
       }
     }
     // Responses: in DRAM completion order, each to the port it came from.
-    while (down.rsp.valid()) {
-      const s = down.rsp.peek(0);
-      const downId = down.rsp.col.id[s]!;
-      const p = downId % n;
+    const rsp = down.rsp;
+    while (rsp.valid()) {
+      const s = rsp.peek(0);
+      const downId = rsp.col.id[s]!;
+      // Integer `%` when the id fits 31 bits (every id in practice); the double `%` is a library call.
+      const p = downId <= 0x7fffffff ? (downId | 0) % n : downId % n;
       const up = this.rsps[p]!;
       if (!up.canPush()) {
         this.rspStalls++;
         up.stall();
         break;
       }
-      down.rsp.pop();
+      rsp.pop();
       const u = up.push();
-      down.rsp.copySlotTo(s, up, u);
+      rsp.copySlotTo(s, up, u);
       up.col.id[u] = (downId - p) / n;
     }
   }

@@ -1,9 +1,10 @@
 import { ConfigError, Module, nsToCycles, type Reg } from '../../src/sim/index.ts';
-import { clearMemMsg, type MemMsgChannel } from '../cxl/MemMsg.ts';
+import { MEM_MSG_FIELDS, type MemMsgChannel } from '../cxl/MemMsg.ts';
 import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp } from '../cxl/opcodes.ts';
 import { DramOp } from './DramMsg.ts';
 import type { DramPort } from './DramPortArbiter.ts';
 import { ExportCheck, ExportPerm, ExportTable } from './ExportTable.ts';
+import { copyLine, fillLine, wordView } from './LineWords.ts';
 import { BE_HALF_ALL } from './SparseMemory.ts';
 
 /**
@@ -65,7 +66,6 @@ export interface RemoteMemoryControllerIo {
 const ANS_DATA = 0; // DRS MemData with the line read from DRAM
 const ANS_CMP = 1; // NDR Cmp
 const ANS_NXM = 2; // DRS MemData-NXM, all-ones payload
-const ALL_ONES_BYTE = 0xff;
 
 /**
  * Target side of CXL.mem on one node: a Type-3 HDM-H memory device in front of the node's DRAM
@@ -116,6 +116,15 @@ export class RemoteMemoryController extends Module {
   private readonly eBeHi: Float64Array;
   private readonly eReadyAt: Float64Array;
   private readonly eData: Uint8Array;
+  /** eData and the data slabs of the channels used here, as words: lines move 4 bytes a step. */
+  private readonly eWords: Uint32Array;
+  private readonly rwdWords: Uint32Array;
+  private readonly drsWords: Uint32Array;
+  private readonly dramReqWords: Uint32Array;
+  private readonly dramRspWords: Uint32Array;
+  /** Columns of s2mNdr / s2mDrs in MEM_MSG_FIELDS order: an answer clears its slot without name-keyed lookups. */
+  private readonly ndrCols: readonly Float64Array[];
+  private readonly drsCols: readonly Float64Array[];
   private used = 0;
   /** Arrival-ordered rings of entry indices: to issue to DRAM, and to answer without DRAM. */
   private readonly issueRing: Int32Array;
@@ -169,6 +178,13 @@ export class RemoteMemoryController extends Module {
     this.eBeHi = new Float64Array(q);
     this.eReadyAt = new Float64Array(q);
     this.eData = new Uint8Array(q * LINE_BYTES);
+    this.eWords = wordView(this.eData);
+    this.rwdWords = wordView(io.m2sRwd.bytes);
+    this.drsWords = wordView(io.s2mDrs.bytes);
+    this.dramReqWords = wordView(io.dram.req.bytes);
+    this.dramRspWords = wordView(io.dram.rsp.bytes);
+    this.ndrCols = MEM_MSG_FIELDS.map((f) => io.s2mNdr.col[f]);
+    this.drsCols = MEM_MSG_FIELDS.map((f) => io.s2mDrs.col[f]);
     this.issueRing = new Int32Array(q);
     this.localRing = new Int32Array(q);
     this.rwdFirst = this.reg('rwdFirst', 1, 0);
@@ -210,12 +226,24 @@ export class RemoteMemoryController extends Module {
   }
 
   override evaluate(): void {
+    const io = this.io;
     const now = this.ctx.cycle;
+    // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
+    // every step below would find nothing to do.
+    if (!io.dram.rsp.valid() && !io.m2sReq.valid() && !io.m2sRwd.valid() && now < this.nextDueAt()) return;
     const devLoad = this.devLoadFor(this.used);
     this.answerFromDram(devLoad);
     this.intake(now);
     this.answerLocal(now, devLoad);
     this.issueToDram(now);
+  }
+
+  /** Earliest cycle at which the head of the issue or the local ring is past its pipeline delay (Infinity: both empty). */
+  private nextDueAt(): number {
+    let due = Infinity;
+    if (this.issueCount > 0) due = this.eReadyAt[this.issueRing[this.issueHead]!]!;
+    if (this.localCount > 0) due = Math.min(due, this.eReadyAt[this.localRing[this.localHead]!]!);
+    return due;
   }
 
   /** DRAM responses → DRS MemData (reads) or NDR Cmp (writes), in DRAM completion order. */
@@ -232,14 +260,8 @@ export class RemoteMemoryController extends Module {
         return;
       }
       rsp.pop();
-      const t = this.pushAnswer(tx, e, isData ? S2MDRSOp.MemData : S2MNDROp.Cmp, 0, devLoad);
-      if (isData) {
-        const out = tx.bytes;
-        const src = rsp.bytes;
-        const o = t * LINE_BYTES;
-        const i0 = s * LINE_BYTES;
-        for (let i = 0; i < LINE_BYTES; i++) out[o + i] = src[i0 + i]!;
-      }
+      const t = this.pushAnswer(tx, isData ? this.drsCols : this.ndrCols, e, isData ? S2MDRSOp.MemData : S2MNDROp.Cmp, 0, devLoad);
+      if (isData) copyLine(this.dramRspWords, s, this.drsWords, t);
       this.free(e);
     }
   }
@@ -257,14 +279,12 @@ export class RemoteMemoryController extends Module {
         return;
       }
       if (isNxm) {
-        const t = this.pushAnswer(tx, e, S2MDRSOp.MemDataNXM, this.params.poisonOnDecodeError ? 1 : 0, devLoad);
-        const out = tx.bytes;
-        const o = t * LINE_BYTES;
-        for (let i = 0; i < LINE_BYTES; i++) out[o + i] = ALL_ONES_BYTE;
+        const t = this.pushAnswer(tx, this.drsCols, e, S2MDRSOp.MemDataNXM, this.params.poisonOnDecodeError ? 1 : 0, devLoad);
+        fillLine(this.drsWords, t, 0xff);
       } else {
-        this.pushAnswer(tx, e, S2MNDROp.Cmp, 0, devLoad);
+        this.pushAnswer(tx, this.ndrCols, e, S2MNDROp.Cmp, 0, devLoad);
       }
-      this.localHead = (this.localHead + 1) % this.localRing.length;
+      this.localHead = this.localHead + 1 < this.localRing.length ? this.localHead + 1 : 0;
       this.localCount--;
       this.free(e);
     }
@@ -287,13 +307,10 @@ export class RemoteMemoryController extends Module {
       req.col.pa[s] = this.eAddr[e]!;
       req.col.beLo[s] = isRead ? 0 : this.eBeLo[e]!;
       req.col.beHi[s] = isRead ? 0 : this.eBeHi[e]!;
-      const out = req.bytes;
-      const o = s * LINE_BYTES;
-      const d0 = e * LINE_BYTES;
-      for (let i = 0; i < LINE_BYTES; i++) out[o + i] = this.eData[d0 + i]!;
+      copyLine(this.eWords, e, this.dramReqWords, s);
       if (isRead) this.reads++;
       else this.writes++;
-      this.issueHead = (this.issueHead + 1) % this.issueRing.length;
+      this.issueHead = this.issueHead + 1 < this.issueRing.length ? this.issueHead + 1 : 0;
       this.issueCount--;
     }
   }
@@ -356,10 +373,7 @@ export class RemoteMemoryController extends Module {
       this.eBeLo[e] = BE_HALF_ALL;
       this.eBeHi[e] = BE_HALF_ALL;
     }
-    const src = ch.bytes;
-    const i0 = s * LINE_BYTES;
-    const d0 = e * LINE_BYTES;
-    for (let i = 0; i < LINE_BYTES; i++) this.eData[d0 + i] = src[i0 + i]!;
+    copyLine(this.rwdWords, s, this.eWords, e);
     const c = this.exports.check(this.eSpid[e]!, this.eAddr[e]!, ExportPerm.Write);
     if (c === ExportCheck.Allowed) this.toIssue(e, ANS_CMP);
     else {
@@ -395,13 +409,16 @@ export class RemoteMemoryController extends Module {
 
   private toIssue(e: number, answer: number): void {
     this.eAnswer[e] = answer;
-    this.issueRing[(this.issueHead + this.issueCount) % this.issueRing.length] = e;
+    // head < length and count < length (e is one of the used entries), so one subtract wraps.
+    const i = this.issueHead + this.issueCount;
+    this.issueRing[i < this.issueRing.length ? i : i - this.issueRing.length] = e;
     this.issueCount++;
   }
 
   private toLocal(e: number, answer: number): void {
     this.eAnswer[e] = answer;
-    this.localRing[(this.localHead + this.localCount) % this.localRing.length] = e;
+    const i = this.localHead + this.localCount;
+    this.localRing[i < this.localRing.length ? i : i - this.localRing.length] = e;
     this.localCount++;
   }
 
@@ -410,10 +427,10 @@ export class RemoteMemoryController extends Module {
     this.used--;
   }
 
-  /** Push the common fields of an answer for entry e; returns the tx slot. */
-  private pushAnswer(tx: MemMsgChannel, e: number, opcode: number, poison: number, devLoad: number): number {
+  /** Push the common fields of an answer for entry e (`cols`: tx's columns, to clear the slot); returns the tx slot. */
+  private pushAnswer(tx: MemMsgChannel, cols: readonly Float64Array[], e: number, opcode: number, poison: number, devLoad: number): number {
     const t = tx.push();
-    clearMemMsg(tx, t);
+    for (let i = 0; i < cols.length; i++) cols[i]![t] = 0;
     const c = tx.col;
     c.opcode[t] = opcode;
     c.tag[t] = this.eTag[e]!;
