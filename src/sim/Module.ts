@@ -17,6 +17,18 @@ export interface Probe {
   readonly name: string;
   readonly width: number;
   readonly read: () => number;
+  /** Set when the probe belongs to a group: its value is `group.values[slot]` after `group.fill()`. */
+  readonly group?: ProbeGroup;
+  readonly slot?: number;
+}
+
+/**
+ * Probes computed together by one function (a DRAM's state and open row of every bank): the
+ * tracer calls `fill` once per cycle instead of one closure per probe, which cost ~7 ns each.
+ */
+export interface ProbeGroup {
+  readonly values: Float64Array;
+  readonly fill: (values: Float64Array) => void;
 }
 
 /**
@@ -85,6 +97,23 @@ export abstract class Module {
   protected probe(name: string, width: number, read: () => number): void {
     this.checkLocalName(name);
     this.probes.push({ owner: this, name, width, read });
+  }
+
+  /**
+   * Declare several probes at once, computed by one `fill(values)` that writes values[i] for
+   * names[i] (same rules as probe(): after each clock edge, from committed state).
+   */
+  protected probeGroup(names: readonly string[], widths: readonly number[], fill: (values: Float64Array) => void): void {
+    if (names.length !== widths.length) throw new RangeError(`${this.path}: probeGroup needs one width per name (${names.length} names, ${widths.length} widths)`);
+    const group: ProbeGroup = { values: new Float64Array(names.length), fill };
+    names.forEach((name, slot) => {
+      this.checkLocalName(name);
+      const read = (): number => {
+        fill(group.values);
+        return group.values[slot]!;
+      };
+      this.probes.push({ owner: this, name, width: widths[slot]!, read, group, slot });
+    });
   }
 
   /** Declare a wide waveform value (up to 4096 bits) backed by a byte buffer of this module. */

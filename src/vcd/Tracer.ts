@@ -1,5 +1,5 @@
 import type { Channel } from '../sim/Channel.ts';
-import type { Probe, WideProbe } from '../sim/Module.ts';
+import type { Probe, ProbeGroup, WideProbe } from '../sim/Module.ts';
 import type { Reg } from '../sim/Reg.ts';
 import type { CycleObserver, Simulator } from '../sim/Simulator.ts';
 import { periodPs } from '../sim/units.ts';
@@ -299,11 +299,31 @@ export class VcdTracer implements CycleObserver {
  * compiled evaluate phase does for modules (reference/performance.md §2.1: 12-14x between the two).
  */
 function compileProbeSampler(probes: readonly Probe[], vars: Int32Array): (w: VcdWriter, last: Float64Array) => void {
-  const decl = probes.map((_, i) => `const p${i} = probes[${i}].read;`).join('\n');
-  const body = probes.map((_, i) => `v = p${i}(); if (v !== last[${i}]) { w.changeNumber(${vars[i]}, v); last[${i}] = v; }`).join('\n');
+  // A group's fill() runs once, where its first traced member is read; its members then read
+  // their slot, so changes are written in the same order as for separate probes.
+  const groups: ProbeGroup[] = [];
+  const decl: string[] = [];
+  const body: string[] = [];
+  probes.forEach((p, i) => {
+    if (p.group !== undefined) {
+      let g = groups.indexOf(p.group);
+      if (g < 0) {
+        g = groups.push(p.group) - 1;
+        decl.push(`const g${g} = groups[${g}]; const g${g}fill = g${g}.fill; const g${g}v = g${g}.values;`);
+        body.push(`g${g}fill(g${g}v);`);
+      }
+      body.push(`v = g${g}v[${p.slot}]; if (v !== last[${i}]) { w.changeNumber(${vars[i]}, v); last[${i}] = v; }`);
+    } else {
+      decl.push(`const p${i} = probes[${i}].read;`);
+      body.push(`v = p${i}(); if (v !== last[${i}]) { w.changeNumber(${vars[i]}, v); last[${i}] = v; }`);
+    }
+  });
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('probes', `${decl}\nreturn function sampleProbes(w, last) {\nlet v;\n${body}\n};`) as (p: readonly Probe[]) => (w: VcdWriter, last: Float64Array) => void;
-  return factory(probes);
+  const factory = new Function('probes', 'groups', `${decl.join('\n')}\nreturn function sampleProbes(w, last) {\nlet v;\n${body.join('\n')}\n};`) as (
+    p: readonly Probe[],
+    g: readonly ProbeGroup[],
+  ) => (w: VcdWriter, last: Float64Array) => void;
+  return factory(probes, groups);
 }
 
 /**

@@ -114,6 +114,45 @@ describe('VcdTracer', () => {
     expect(d.vars.map((v) => v.path)).toEqual(['top.clk', 'top.a.q_count', 'top.a.q_push', 'top.a.q_pop', 'top.grp.b.n', 'top.grp.b.q_count', 'top.grp.b.q_push', 'top.grp.b.q_pop', 'top.grp.b.twice', 'top.grp.b.line']);
   });
 
+  it('a probe group writes the same VCD as separate probes, with one fill per traced cycle', () => {
+    let fills = 0;
+    class Banks extends Module {
+      readonly n: Reg;
+      constructor(parent: Module, grouped: boolean) {
+        super(parent, 'banks');
+        this.n = this.reg('n', 8, 0);
+        const f = [(n: number) => n & 3, (n: number) => (n >> 2) & 7, (n: number) => (n * 5) & 15];
+        const names = ['s0', 's1', 's2'];
+        if (grouped) {
+          this.probeGroup(names, [2, 3, 4], (v) => {
+            fills++;
+            for (let i = 0; i < 3; i++) v[i] = f[i]!(this.n.q);
+          });
+        } else names.forEach((name, i) => this.probe(name, [2, 3, 4][i]!, () => f[i]!(this.n.q)));
+      }
+      override evaluate(): void {
+        this.n.d = (this.n.q + 7) & 0xff;
+      }
+    }
+    const vcdOf = (grouped: boolean): string => {
+      const top = new Group(null, 'top', new SimContext(1));
+      new Banks(top, grouped);
+      const sim = new Simulator(top);
+      const chunks: string[] = [];
+      const tracer = new VcdTracer(sim, new VcdWriter((b, n) => chunks.push(Buffer.from(b.subarray(0, n)).toString('latin1')), { date: 'x' }));
+      sim.attach(tracer);
+      sim.step(40);
+      tracer.close();
+      return chunks.join('');
+    };
+    const separate = vcdOf(false);
+    fills = 0;
+    const grouped = vcdOf(true);
+    expect(grouped).toBe(separate);
+    expect(fills).toBe(41); // attach (cycle 0) + 40 edges
+    expect(readVcd(grouped).changes.length).toBeGreaterThan(40 * 2); // the values do move
+  });
+
   it('a mid-run reset restarts cycles but VCD time keeps going forward', () => {
     const sim = new Simulator(new Top(1));
     const { d } = traced(sim, () => {
