@@ -1,5 +1,18 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 
+/** 32-bit words in a 64-byte line: line copies move a word a step instead of a byte. */
+export const LINE_WORDS = LINE_BYTES / 4;
+
+/**
+ * A 32-bit view of a byte slab of whole lines (a channel's `bytes`, a command's data), taken once
+ * at construction so the per-cycle line copies can move words. Copying words moves the same bytes
+ * in the same places whatever the host's endianness.
+ */
+export function lineWords(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteOffset % 4 !== 0 || bytes.length % LINE_BYTES !== 0) throw new RangeError(`line slab of ${bytes.length} bytes at offset ${bytes.byteOffset} is not whole aligned lines`);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
 /**
  * A fixed-latency pipeline stage holding whole messages: a ring of `capacity` entries, each with
  * numeric fields (struct-of-arrays), a 64-byte line and the first cycle it may leave. Entries
@@ -12,6 +25,8 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 export class StageRing<F extends string> {
   readonly col: { readonly [K in F]: Float64Array };
   readonly bytes: Uint8Array;
+  /** `bytes` as 32-bit words (LINE_WORDS per slot), for the word-at-a-time line copies. */
+  readonly words: Uint32Array;
   private readonly readyCycle: Float64Array;
   private head = 0;
   private count = 0;
@@ -26,6 +41,7 @@ export class StageRing<F extends string> {
     for (const f of fields) col[f] = new Float64Array(capacity);
     this.col = col;
     this.bytes = new Uint8Array(capacity * LINE_BYTES);
+    this.words = lineWords(this.bytes);
     this.readyCycle = new Float64Array(capacity);
   }
 
@@ -40,7 +56,9 @@ export class StageRing<F extends string> {
   /** Append an entry that may leave from `ready` on; returns its slot for the caller to fill. */
   accept(ready: number): number {
     if (this.count >= this.capacity) throw new RangeError(`${this.name}: accept into a full stage`);
-    const slot = (this.head + this.count) % this.capacity;
+    // head < capacity and count < capacity, so one conditional subtract replaces `%`.
+    let slot = this.head + this.count;
+    if (slot >= this.capacity) slot -= this.capacity;
     this.count++;
     this.readyCycle[slot] = ready;
     return slot;
@@ -54,7 +72,8 @@ export class StageRing<F extends string> {
 
   /** Remove the oldest entry (after the caller copied it out). */
   release(): void {
-    this.head = (this.head + 1) % this.capacity;
+    const next = this.head + 1;
+    this.head = next === this.capacity ? 0 : next;
     this.count--;
   }
 
@@ -72,11 +91,29 @@ export class StageRing<F extends string> {
     for (let i = 0; i < LINE_BYTES; i++) dst[dstOff + i] = b[s + i]!;
   }
 
+  /** copyLineIn from the word view (lineWords) of a slab: line `srcLine` of it into `slot`. */
+  copyLineInWords(slot: number, src: Uint32Array, srcLine: number): void {
+    const w = this.words;
+    const d = slot * LINE_WORDS;
+    const s = srcLine * LINE_WORDS;
+    for (let i = 0; i < LINE_WORDS; i++) w[d + i] = src[s + i]!;
+  }
+
+  /** copyLineOut to the word view (lineWords) of a slab: `slot` into line `dstLine` of it. */
+  copyLineOutWords(slot: number, dst: Uint32Array, dstLine: number): void {
+    const w = this.words;
+    const s = slot * LINE_WORDS;
+    const d = dstLine * LINE_WORDS;
+    for (let i = 0; i < LINE_WORDS; i++) dst[d + i] = w[s + i]!;
+  }
+
   /** Fill a slot's line with one byte value (all-ones data of an error answer). */
   fillLine(slot: number, value: number): void {
-    const b = this.bytes;
-    const s = slot * LINE_BYTES;
-    for (let i = 0; i < LINE_BYTES; i++) b[s + i] = value;
+    // The byte repeated in all four bytes of a word.
+    const word = (value & 0xff) * 0x01010101;
+    const w = this.words;
+    const s = slot * LINE_WORDS;
+    for (let i = 0; i < LINE_WORDS; i++) w[s + i] = word;
   }
 
   reset(): void {
