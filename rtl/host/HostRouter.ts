@@ -2,7 +2,8 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
 import { HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostReqField, type HostRspChannel, type HostRspField } from './HostMsg.ts';
-import { lineWords, StageRing } from './StageRing.ts';
+import { lineWords } from './lineWords.ts';
+import { StageRing } from './StageRing.ts';
 
 /** Byte enables of a full 32-byte half line. */
 const ALL_BYTES_HALF = 0xffffffff;

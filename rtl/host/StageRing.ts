@@ -1,17 +1,5 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
-
-/** 32-bit words in a 64-byte line: line copies move a word a step instead of a byte. */
-export const LINE_WORDS = LINE_BYTES / 4;
-
-/**
- * A 32-bit view of a byte slab of whole lines (a channel's `bytes`, a command's data), taken once
- * at construction so the per-cycle line copies can move words. Copying words moves the same bytes
- * in the same places whatever the host's endianness.
- */
-export function lineWords(bytes: Uint8Array): Uint32Array {
-  if (bytes.byteOffset % 4 !== 0 || bytes.length % LINE_BYTES !== 0) throw new RangeError(`line slab of ${bytes.length} bytes at offset ${bytes.byteOffset} is not whole aligned lines`);
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-}
+import { copyLine, fillLine as fillLineWords, lineWords } from './lineWords.ts';
 
 /**
  * A fixed-latency pipeline stage holding whole messages: a ring of `capacity` entries, each with
@@ -93,27 +81,17 @@ export class StageRing<F extends string> {
 
   /** copyLineIn from the word view (lineWords) of a slab: line `srcLine` of it into `slot`. */
   copyLineInWords(slot: number, src: Uint32Array, srcLine: number): void {
-    const w = this.words;
-    const d = slot * LINE_WORDS;
-    const s = srcLine * LINE_WORDS;
-    for (let i = 0; i < LINE_WORDS; i++) w[d + i] = src[s + i]!;
+    copyLine(src, srcLine, this.words, slot);
   }
 
   /** copyLineOut to the word view (lineWords) of a slab: `slot` into line `dstLine` of it. */
   copyLineOutWords(slot: number, dst: Uint32Array, dstLine: number): void {
-    const w = this.words;
-    const s = slot * LINE_WORDS;
-    const d = dstLine * LINE_WORDS;
-    for (let i = 0; i < LINE_WORDS; i++) dst[d + i] = w[s + i]!;
+    copyLine(this.words, slot, dst, dstLine);
   }
 
   /** Fill a slot's line with one byte value (all-ones data of an error answer). */
   fillLine(slot: number, value: number): void {
-    // The byte repeated in all four bytes of a word.
-    const word = (value & 0xff) * 0x01010101;
-    const w = this.words;
-    const s = slot * LINE_WORDS;
-    for (let i = 0; i < LINE_WORDS; i++) w[s + i] = word;
+    fillLineWords(this.words, slot, value);
   }
 
   reset(): void {
