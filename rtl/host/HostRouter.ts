@@ -1,7 +1,7 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
-import { HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostReqField, type HostRspChannel, type HostRspField } from './HostMsg.ts';
+import { copyHostReq, copyHostRsp, HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
 import { lineWords } from './lineWords.ts';
 import { StageRing } from './StageRing.ts';
 
@@ -81,15 +81,6 @@ export class HostRouter extends Module {
   private readonly idIssue: Float64Array;
   private readonly freeIds: Int32Array;
   private freeCount = 0;
-  // Column lists in HOST_REQ_FIELDS / HOST_RSP_FIELDS order for every channel and stage a command is
-  // copied between, taken once here: the per-command copies then index by position instead of doing
-  // keyed `col[name]` lookups, which V8 cannot make fast (speed only; the same values move).
-  private readonly vcpuReqCols: (readonly Float64Array[])[];
-  private readonly vcpuRspCols: (readonly Float64Array[])[];
-  private readonly devReqCols: readonly Float64Array[];
-  private readonly devRspCols: readonly Float64Array[];
-  private readonly reqStageCols: readonly Float64Array[];
-  private readonly rspStageCols: readonly Float64Array[];
   // 32-bit views of the line slabs of every channel a line is copied to or from, taken once here:
   // a line then moves in 16 word steps instead of 64 byte steps (speed only; the same bytes move).
   private readonly vcpuReqWords: readonly Uint32Array[];
@@ -142,14 +133,6 @@ export class HostRouter extends Module {
     this.idIssue = new Float64Array(n);
     this.freeIds = new Int32Array(n);
     this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
-    const reqCols = (c: { readonly col: { readonly [K in HostReqField]: Float64Array } }): Float64Array[] => HOST_REQ_FIELDS.map((f) => c.col[f]);
-    const rspCols = (c: { readonly col: { readonly [K in HostRspField]: Float64Array } }): Float64Array[] => HOST_RSP_FIELDS.map((f) => c.col[f]);
-    this.vcpuReqCols = ports.vcpuReq.map(reqCols);
-    this.vcpuRspCols = ports.vcpuRsp.map(rspCols);
-    this.devReqCols = reqCols(ports.devReq);
-    this.devRspCols = rspCols(ports.devRsp);
-    this.reqStageCols = reqCols(this.reqStage);
-    this.rspStageCols = rspCols(this.rspStage);
     this.vcpuReqWords = ports.vcpuReq.map((c) => lineWords(c.bytes));
     this.vcpuRspWords = ports.vcpuRsp.map((c) => lineWords(c.bytes));
     this.dramReqWords = lineWords(ports.dramReq.bytes);
@@ -226,7 +209,7 @@ export class HostRouter extends Module {
       if (ch.valid()) {
         const src = ch.pop();
         const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
-        copyColumns(this.vcpuReqCols[i]!, src, this.reqStageCols, s);
+        copyHostReq(ch.col, src, this.reqStage.col, s);
         this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
         this.acceptedFrom[i]!++;
         this.rrNext = i + 1 === n ? 0 : i + 1;
@@ -277,7 +260,7 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyColumns(this.reqStageCols, s, this.devReqCols, o);
+      copyHostReq(c, s, out.col, o);
       this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
@@ -333,7 +316,7 @@ export class HostRouter extends Module {
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const r = this.rspStage.accept(ready);
-      copyColumns(this.devRspCols, k, this.rspStageCols, r);
+      copyHostRsp(inp.col, k, this.rspStage.col, r);
       this.rspStage.copyLineInWords(r, this.devRspWords, k);
     }
   }
@@ -353,14 +336,10 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyColumns(this.rspStageCols, s, this.vcpuRspCols[src]!, o);
+      copyHostRsp(a, s, out.col, o);
       this.rspStage.copyLineOutWords(s, this.vcpuRspWords[src]!, o);
       this.rspStage.release();
     }
   }
 }
 
-/** Copy one entry between two column lists of the same field order (slot si of src to slot di of dst). */
-function copyColumns(src: readonly Float64Array[], si: number, dst: readonly Float64Array[], di: number): void {
-  for (let f = 0; f < src.length; f++) dst[f]![di] = src[f]![si]!;
-}
