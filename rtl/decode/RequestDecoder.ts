@@ -302,7 +302,8 @@ export class RequestDecoder extends Module {
     this.pBeHi[i] = c.beHi[s]!;
     this.pIssueCycle[i] = c.issueCycle[s]!;
     this.pReady[i] = now + this.lookupLatencyCycles;
-    copyLine(this.hostInWords, s, this.pWords, i);
+    // A Read's line is don't-care (HostMsg) and sendM2S / sendDram send none: only writes keep theirs.
+    if (c.op[s] !== HostOp.Read) copyLine(this.hostInWords, s, this.pWords, i);
     this.pCount++;
   }
 

@@ -5,6 +5,11 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
  * The host side of the fabric device: what a vCPU's memory command looks like after the VM page
  * table, on its way through the host router to local DRAM or to the device's request decoder,
  * and the answer that comes back. One channel slot + 64 bytes of line data.
+ *
+ * A Read command carries no data: its line bytes are don't-care, no consumer reads them (router,
+ * request decoder, DRAM, which overwrites them with the line it reads), and the host side does not
+ * copy them from stage to stage (they keep whatever the slot held before). Answers always carry
+ * their line (read data, or zeros for a write), as observers receive it.
  */
 
 /** A VM memory command on one 64-byte line. */

@@ -210,7 +210,8 @@ export class HostRouter extends Module {
         const src = ch.pop();
         const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
         copyHostReq(ch.col, src, this.reqStage.col, s);
-        this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
+        // A Read's line is don't-care (HostMsg): only writes carry data on.
+        if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
         this.acceptedFrom[i]!++;
         this.rrNext = i + 1 === n ? 0 : i + 1;
         return;
@@ -251,7 +252,7 @@ export class HostRouter extends Module {
       d.pa[o] = hpa - this.dramBase;
       d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beLo[s]! : 0;
       d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beHi[s]! : 0;
-      this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
+      if (op !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
       this.routedLocal++;
     } else if (route === HostRoute.Remote) {
       const out = this.ports.devReq;
@@ -261,7 +262,7 @@ export class HostRouter extends Module {
       }
       const o = out.push();
       copyHostReq(c, s, out.col, o);
-      this.reqStage.copyLineOutWords(s, this.devReqWords, o);
+      if (c.op[s] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
       // No range claims the HPA: answer at once, as if from a target with no latency of its own.

@@ -235,7 +235,8 @@ export class VcpuPort extends Module {
     c.beLo[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beLo : 0;
     c.beHi[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beHi : 0;
     c.issueCycle[s] = cycle;
-    this.ptStage.copyLineInWords(s, this.cmdWords, 0);
+    // A Read's line is don't-care (HostMsg): only writes carry data on.
+    if (cmd.op !== HostOp.Read) this.ptStage.copyLineInWords(s, this.cmdWords, 0);
     this.cmdValid = false;
     if (this.observer !== null) this.observer.onIssue(this, seq, cmd, cycle);
   }
@@ -274,7 +275,7 @@ export class VcpuPort extends Module {
     q.beLo[o] = c.beLo[s]!;
     q.beHi[o] = c.beHi[s]!;
     q.issueCycle[o] = c.issueCycle[s]!;
-    this.ptStage.copyLineOutWords(s, this.reqWords, o);
+    if (c.op[s] !== HostOp.Read) this.ptStage.copyLineOutWords(s, this.reqWords, o);
     this.ptStage.release();
   }
 
