@@ -53,6 +53,8 @@ export class VmPageTable extends Module {
    * through setPage / deletePage, together with `pages`.
    */
   private direct = new Float64Array(0);
+  /** pages.size, kept as a plain count: the `mappedPages` probe reads it every traced cycle. */
+  private mappedCount = 0;
   private readonly stagedVmPage: Float64Array;
   /** HPA page of a staged change, NOT_MAPPED for an unmap. */
   private readonly stagedHpaPage: Float64Array;
@@ -71,7 +73,7 @@ export class VmPageTable extends Module {
     this.maxStagedRemaps = maxStaged;
     this.stagedVmPage = new Float64Array(maxStaged);
     this.stagedHpaPage = new Float64Array(maxStaged);
-    this.probe('mappedPages', 32, () => this.pages.size);
+    this.probe('mappedPages', 32, () => this.mappedCount);
     this.probe('remapsApplied', 32, () => this.remapsApplied);
     this.probe('stagedRemaps', 16, () => this.stagedCount);
   }
@@ -181,6 +183,7 @@ export class VmPageTable extends Module {
   }
 
   private setPage(vPage: number, hPage: number): void {
+    if (!this.pages.has(vPage)) this.mappedCount++;
     this.pages.set(vPage, hPage);
     if (vPage >= 0 && vPage < DIRECT_PAGES_MAX) {
       if (vPage >= this.direct.length) this.growDirect(vPage);
@@ -189,7 +192,7 @@ export class VmPageTable extends Module {
   }
 
   private deletePage(vPage: number): void {
-    this.pages.delete(vPage);
+    if (this.pages.delete(vPage)) this.mappedCount--;
     if (vPage >= 0 && vPage < this.direct.length) this.direct[vPage] = NOT_MAPPED;
   }
 
