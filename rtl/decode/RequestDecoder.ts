@@ -1,7 +1,8 @@
 import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
-import { clearMemMsg, type MemMsgChannel } from '../cxl/MemMsg.ts';
+import { MEM_MSG_FIELDS, type MemMsgChannel } from '../cxl/MemMsg.ts';
 import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp, SnpType } from '../cxl/opcodes.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from '../host/HostMsg.ts';
+import { copyLine, fillLine, lineWords } from '../host/lineWords.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { AddressRangeTable, LookupResult, LookupStatus, TARGET_LOCAL } from './AddressRangeTable.ts';
 
@@ -110,6 +111,8 @@ export class RequestDecoder extends Module {
   private readonly pIssueCycle: Float64Array;
   private readonly pReady: Float64Array;
   private readonly pData: Uint8Array;
+  /** `pData` as 32-bit words (LINE_WORDS per entry). */
+  private readonly pWords: Uint32Array;
   private pHead = 0;
   private pCount = 0;
 
@@ -137,6 +140,20 @@ export class RequestDecoder extends Module {
   private readonly rPipe: Reg;
   private readonly rLastLookup: Reg;
   private readonly rLastTag: Reg;
+
+  // Taken once at construction for the per-message code (speed only; the same values move):
+  // word views (lineWords) of every line slab a line is copied to or from, so a line moves in 16
+  // word steps instead of 64 byte steps, and the M2S queues' columns as lists, so clearing a slot
+  // needs no keyed `col[name]` lookups.
+  private readonly hostInWords: Uint32Array;
+  private readonly hostOutWords: Uint32Array;
+  private readonly m2sReqWords: Uint32Array;
+  private readonly m2sRwdWords: Uint32Array;
+  private readonly s2mDrsWords: Uint32Array;
+  private readonly dramReqWords: Uint32Array | null;
+  private readonly dramRspWords: Uint32Array | null;
+  private readonly m2sReqCols: readonly Float64Array[];
+  private readonly m2sRwdCols: readonly Float64Array[];
 
   constructor(parent: Module, name: string, p: RequestDecoderParams) {
     super(parent, name);
@@ -183,6 +200,16 @@ export class RequestDecoder extends Module {
     this.pIssueCycle = new Float64Array(cap);
     this.pReady = new Float64Array(cap);
     this.pData = new Uint8Array(cap * LINE_BYTES);
+    this.pWords = lineWords(this.pData);
+    this.hostInWords = lineWords(this.hostIn.bytes);
+    this.hostOutWords = lineWords(this.hostOut.bytes);
+    this.m2sReqWords = lineWords(p.m2sReq.bytes);
+    this.m2sRwdWords = lineWords(p.m2sRwd.bytes);
+    this.s2mDrsWords = lineWords(p.s2mDrs.bytes);
+    this.dramReqWords = p.dramReq ? lineWords(p.dramReq.bytes) : null;
+    this.dramRspWords = p.dramRsp ? lineWords(p.dramRsp.bytes) : null;
+    this.m2sReqCols = MEM_MSG_FIELDS.map((f) => p.m2sReq.col[f]);
+    this.m2sRwdCols = MEM_MSG_FIELDS.map((f) => p.m2sRwd.col[f]);
 
     const t = p.tagPoolSize;
     this.freeTags = new Int32Array(t);
@@ -263,7 +290,9 @@ export class RequestDecoder extends Module {
   private accept(now: number): void {
     const s = this.hostIn.pop();
     const c = this.hostIn.col;
-    const i = (this.pHead + this.pCount) % this.pCap;
+    // pHead < pCap and pCount < pCap here, so one conditional subtract replaces `%`.
+    let i = this.pHead + this.pCount;
+    if (i >= this.pCap) i -= this.pCap;
     this.pHostTag[i] = c.hostTag[s]!;
     this.pSrc[i] = c.src[s]!;
     this.pVm[i] = c.vm[s]!;
@@ -273,11 +302,8 @@ export class RequestDecoder extends Module {
     this.pBeHi[i] = c.beHi[s]!;
     this.pIssueCycle[i] = c.issueCycle[s]!;
     this.pReady[i] = now + this.lookupLatencyCycles;
-    const src = this.hostIn.bytes;
-    const dst = this.pData;
-    const s0 = s * LINE_BYTES;
-    const d0 = i * LINE_BYTES;
-    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+    // A Read's line is don't-care (HostMsg) and sendM2S / sendDram send none: only writes keep theirs.
+    if (c.op[s] !== HostOp.Read) copyLine(this.hostInWords, s, this.pWords, i);
     this.pCount++;
   }
 
@@ -314,7 +340,7 @@ export class RequestDecoder extends Module {
       return;
     }
     const tag = this.freeTags[this.fHead]!;
-    this.fHead = (this.fHead + 1) % this.tagPoolSize;
+    this.fHead = this.fHead + 1 === this.tagPoolSize ? 0 : this.fHead + 1;
     this.fCount--;
     if (this.oValid[tag] !== 0) this.fail(`tag ${tag} allocated while still outstanding`);
     this.oValid[tag] = 1;
@@ -337,7 +363,7 @@ export class RequestDecoder extends Module {
   }
 
   private popPipe(): void {
-    this.pHead = (this.pHead + 1) % this.pCap;
+    this.pHead = this.pHead + 1 === this.pCap ? 0 : this.pHead + 1;
     this.pCount--;
   }
 
@@ -345,7 +371,9 @@ export class RequestDecoder extends Module {
     const isWrite = op !== HostOp.Read;
     const ch = isWrite ? this.m2sRwd : this.m2sReq;
     const s = ch.push();
-    clearMemMsg(ch, s);
+    // Every column of the slot to 0 first (as clearMemMsg), so a reused slot carries no stale field.
+    const cols = isWrite ? this.m2sRwdCols : this.m2sReqCols;
+    for (let f = 0; f < cols.length; f++) cols[f]![s] = 0;
     const c = ch.col;
     c.tag[s] = tag;
     c.addr[s] = dpa;
@@ -362,11 +390,7 @@ export class RequestDecoder extends Module {
       c.beLo[s] = this.pBeLo[i]!;
       c.beHi[s] = this.pBeHi[i]!;
     } else c.opcode[s] = M2SRwDOp.MemWr;
-    const dst = ch.bytes;
-    const src = this.pData;
-    const d0 = s * LINE_BYTES;
-    const s0 = i * LINE_BYTES;
-    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+    copyLine(this.pWords, i, this.m2sRwdWords, s);
   }
 
   private sendDram(i: number, tag: number, op: number, pa: number): void {
@@ -385,11 +409,7 @@ export class RequestDecoder extends Module {
     const partial = op === HostOp.WritePartial;
     c.beLo[s] = partial ? this.pBeLo[i]! : ALL_BYTES_ENABLED;
     c.beHi[s] = partial ? this.pBeHi[i]! : ALL_BYTES_ENABLED;
-    const dst = ch.bytes;
-    const src = this.pData;
-    const d0 = s * LINE_BYTES;
-    const s0 = i * LINE_BYTES;
-    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+    copyLine(this.pWords, i, this.dramReqWords!, s);
   }
 
   /** §5.6: a read gets all-ones data with poison, a write is dropped but completed; both Nxm. */
@@ -406,10 +426,7 @@ export class RequestDecoder extends Module {
     c.poison[s] = isWrite ? 0 : 1;
     c.route[s] = HostRoute.Error;
     c.issueCycle[s] = this.pIssueCycle[i]!;
-    const b = ch.bytes;
-    const d0 = s * LINE_BYTES;
-    const fill = isWrite ? 0 : NXM_DATA_BYTE;
-    for (let k = 0; k < LINE_BYTES; k++) b[d0 + k] = fill;
+    fillLine(this.hostOutWords, s, isWrite ? 0 : NXM_DATA_BYTE);
   }
 
   /** Push the host response for outstanding `tag` and free the tag; returns the hostOut slot. */
@@ -429,7 +446,10 @@ export class RequestDecoder extends Module {
     this.oValid[tag] = 0;
     this.oBitmap[tag >>> 3]! &= ~(1 << (tag & 7));
     this.oCount--;
-    this.freeTags[(this.fHead + this.fCount) % this.tagPoolSize] = tag;
+    // fHead < tagPoolSize and fCount < tagPoolSize (this tag was out), so one conditional subtract replaces `%`.
+    let free = this.fHead + this.fCount;
+    if (free >= this.tagPoolSize) free -= this.tagPoolSize;
+    this.freeTags[free] = tag;
     this.fCount++;
     return s;
   }
@@ -447,11 +467,7 @@ export class RequestDecoder extends Module {
     if (this.oOp[tag] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
     const nxm = ch.col.opcode[m] === S2MDRSOp.MemDataNXM;
     const s = this.answerTag(tag, nxm ? HostStatus.Nxm : HostStatus.Ok, nxm ? 1 : ch.col.poison[m]!);
-    const dst = this.hostOut.bytes;
-    const src = ch.bytes;
-    const d0 = s * LINE_BYTES;
-    const s0 = m * LINE_BYTES;
-    for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
+    copyLine(this.s2mDrsWords, m, this.hostOutWords, s);
   }
 
   private retireNdr(): void {
@@ -463,7 +479,7 @@ export class RequestDecoder extends Module {
     if (this.oOp[tag] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
     if (ch.col.opcode[m] !== S2MNDROp.Cmp) this.fail(`S2M NDR opcode ${ch.col.opcode[m]} for write tag ${tag}; expected Cmp`);
     const s = this.answerTag(tag, HostStatus.Ok, 0);
-    this.hostOut.bytes.fill(0, s * LINE_BYTES, (s + 1) * LINE_BYTES);
+    fillLine(this.hostOutWords, s, 0);
   }
 
   private retireDram(ch: DramRspChannel): void {
@@ -471,14 +487,8 @@ export class RequestDecoder extends Module {
     const tag = ch.col.id[m]!;
     this.checkTag(tag, 'DRAM response', true);
     const s = this.answerTag(tag, HostStatus.Ok, 0);
-    const dst = this.hostOut.bytes;
-    const d0 = s * LINE_BYTES;
-    if (this.oOp[tag] === HostOp.Read) {
-      const src = ch.bytes;
-      const s0 = m * LINE_BYTES;
-      for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = src[s0 + k]!;
-    } else {
-      for (let k = 0; k < LINE_BYTES; k++) dst[d0 + k] = 0;
-    }
+    if (this.oOp[tag] === HostOp.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
+    else fillLine(this.hostOutWords, s, 0);
   }
 }
+

@@ -1,7 +1,8 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
-import { HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostReqField, type HostRspChannel, type HostRspField } from './HostMsg.ts';
+import { copyHostReq, copyHostRsp, HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import { lineWords } from './lineWords.ts';
 import { StageRing } from './StageRing.ts';
 
 /** Byte enables of a full 32-byte half line. */
@@ -80,15 +81,21 @@ export class HostRouter extends Module {
   private readonly idIssue: Float64Array;
   private readonly freeIds: Int32Array;
   private freeCount = 0;
-  // Column lists in HOST_REQ_FIELDS / HOST_RSP_FIELDS order for every channel and stage a command is
-  // copied between, taken once here: the per-command copies then index by position instead of doing
-  // keyed `col[name]` lookups, which V8 cannot make fast (speed only; the same values move).
-  private readonly vcpuReqCols: (readonly Float64Array[])[];
-  private readonly vcpuRspCols: (readonly Float64Array[])[];
-  private readonly devReqCols: readonly Float64Array[];
-  private readonly devRspCols: readonly Float64Array[];
-  private readonly reqStageCols: readonly Float64Array[];
-  private readonly rspStageCols: readonly Float64Array[];
+  // 32-bit views of the line slabs of every channel a line is copied to or from, taken once here:
+  // a line then moves in 16 word steps instead of 64 byte steps (speed only; the same bytes move).
+  private readonly vcpuReqWords: readonly Uint32Array[];
+  private readonly vcpuRspWords: readonly Uint32Array[];
+  private readonly dramReqWords: Uint32Array;
+  private readonly dramRspWords: Uint32Array;
+  private readonly devReqWords: Uint32Array;
+  private readonly devRspWords: Uint32Array;
+  // The address ranges and stage latencies from `params`, as plain fields for the per-cycle code.
+  private readonly dramBase: number;
+  private readonly dramEnd: number;
+  private readonly deviceBase: number;
+  private readonly deviceEnd: number;
+  private readonly requestLatencyCycles: number;
+  private readonly responseLatencyCycles: number;
 
   constructor(parent: Module, name: string, params: HostRouterParams, ports: HostRouterPorts) {
     super(parent, name);
@@ -126,14 +133,18 @@ export class HostRouter extends Module {
     this.idIssue = new Float64Array(n);
     this.freeIds = new Int32Array(n);
     this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
-    const reqCols = (c: { readonly col: { readonly [K in HostReqField]: Float64Array } }): Float64Array[] => HOST_REQ_FIELDS.map((f) => c.col[f]);
-    const rspCols = (c: { readonly col: { readonly [K in HostRspField]: Float64Array } }): Float64Array[] => HOST_RSP_FIELDS.map((f) => c.col[f]);
-    this.vcpuReqCols = ports.vcpuReq.map(reqCols);
-    this.vcpuRspCols = ports.vcpuRsp.map(rspCols);
-    this.devReqCols = reqCols(ports.devReq);
-    this.devRspCols = rspCols(ports.devRsp);
-    this.reqStageCols = reqCols(this.reqStage);
-    this.rspStageCols = rspCols(this.rspStage);
+    this.vcpuReqWords = ports.vcpuReq.map((c) => lineWords(c.bytes));
+    this.vcpuRspWords = ports.vcpuRsp.map((c) => lineWords(c.bytes));
+    this.dramReqWords = lineWords(ports.dramReq.bytes);
+    this.dramRspWords = lineWords(ports.dramRsp.bytes);
+    this.devReqWords = lineWords(ports.devReq.bytes);
+    this.devRspWords = lineWords(ports.devRsp.bytes);
+    this.dramBase = params.dramBase;
+    this.dramEnd = params.dramBase + params.dramBytes;
+    this.deviceBase = params.deviceBase;
+    this.deviceEnd = params.deviceBase + params.deviceBytes;
+    this.requestLatencyCycles = params.requestLatencyCycles;
+    this.responseLatencyCycles = params.responseLatencyCycles;
     this.probe('requestOccupancy', 16, () => this.reqStage.occupancy);
     this.probe('responseOccupancy', 16, () => this.rspStage.occupancy);
     this.probe('localInflight', 16, () => this.maxLocalOutstanding - this.freeCount);
@@ -160,9 +171,8 @@ export class HostRouter extends Module {
 
   /** Where an HPA goes: HostRoute.Local, Remote or Error. */
   classify(hpa: number): number {
-    const p = this.params;
-    if (hpa >= p.dramBase && hpa < p.dramBase + p.dramBytes) return HostRoute.Local;
-    if (hpa >= p.deviceBase && hpa < p.deviceBase + p.deviceBytes) return HostRoute.Remote;
+    if (hpa >= this.dramBase && hpa < this.dramEnd) return HostRoute.Local;
+    if (hpa >= this.deviceBase && hpa < this.deviceEnd) return HostRoute.Remote;
     return HostRoute.Error;
   }
 
@@ -170,17 +180,21 @@ export class HostRouter extends Module {
     const cycle = this.ctx.cycle;
     // Each stage takes its input before its output leaves, so a 1-cycle stage passes an entry on
     // in the cycle it arrived (the stage length is then exactly its latency parameter).
+    // Each step is skipped when it has nothing to look at (an empty stage or input): the skipped
+    // call would change nothing, and most cycles most of them are idle.
     this.acceptRequest(cycle);
-    this.dispatchRequest(cycle);
-    if (this.devFirst) {
-      this.takeDeviceAnswers(cycle);
-      this.takeDramAnswers(cycle);
-    } else {
-      this.takeDramAnswers(cycle);
-      this.takeDeviceAnswers(cycle);
+    if (this.reqStage.occupancy !== 0) this.dispatchRequest(cycle);
+    if (this.ports.dramRsp.valid() || this.ports.devRsp.valid()) {
+      if (this.devFirst) {
+        this.takeDeviceAnswers(cycle);
+        this.takeDramAnswers(cycle);
+      } else {
+        this.takeDramAnswers(cycle);
+        this.takeDeviceAnswers(cycle);
+      }
     }
     this.devFirst = !this.devFirst;
-    this.deliverAnswers(cycle);
+    if (this.rspStage.occupancy !== 0) this.deliverAnswers(cycle);
   }
 
   /** Round-robin over the vCPU inputs: the first valid one after the last winner goes in. */
@@ -188,17 +202,21 @@ export class HostRouter extends Module {
     if (!this.reqStage.canAccept()) return;
     const ins = this.ports.vcpuReq;
     const n = ins.length;
+    // rrNext < n, so stepping i with a wrap visits the same inputs in the same order as (rrNext + k) % n.
+    let i = this.rrNext;
     for (let k = 0; k < n; k++) {
-      const i = (this.rrNext + k) % n;
       const ch = ins[i]!;
-      if (!ch.valid()) continue;
-      const src = ch.pop();
-      const s = this.reqStage.accept(cycle + this.params.requestLatencyCycles - 1);
-      copyColumns(this.vcpuReqCols[i]!, src, this.reqStageCols, s);
-      this.reqStage.copyLineIn(s, ch.bytes, src * LINE_BYTES);
-      this.acceptedFrom[i]!++;
-      this.rrNext = (i + 1) % n;
-      return;
+      if (ch.valid()) {
+        const src = ch.pop();
+        const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
+        copyHostReq(ch.col, src, this.reqStage.col, s);
+        // A Read's line is don't-care (HostMsg): only writes carry data on.
+        if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
+        this.acceptedFrom[i]!++;
+        this.rrNext = i + 1 === n ? 0 : i + 1;
+        return;
+      }
+      i = i + 1 === n ? 0 : i + 1;
     }
   }
 
@@ -231,10 +249,10 @@ export class HostRouter extends Module {
       const op = c.op[s]!;
       d.id[o] = id;
       d.op[o] = op === HostOp.Read ? DramOp.Read : DramOp.Write;
-      d.pa[o] = hpa - this.params.dramBase;
+      d.pa[o] = hpa - this.dramBase;
       d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beLo[s]! : 0;
       d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beHi[s]! : 0;
-      this.reqStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
+      if (op !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
       this.routedLocal++;
     } else if (route === HostRoute.Remote) {
       const out = this.ports.devReq;
@@ -243,13 +261,13 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyColumns(this.reqStageCols, s, this.devReqCols, o);
-      this.reqStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
+      copyHostReq(c, s, out.col, o);
+      if (c.op[s] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
       // No range claims the HPA: answer at once, as if from a target with no latency of its own.
       if (!this.rspStage.canAccept()) return;
-      const r = this.rspStage.accept(cycle + this.params.responseLatencyCycles);
+      const r = this.rspStage.accept(cycle + this.responseLatencyCycles);
       const a = this.rspStage.col;
       const op = c.op[s]!;
       a.hostTag[r] = c.hostTag[s]!;
@@ -269,7 +287,7 @@ export class HostRouter extends Module {
 
   private takeDramAnswers(cycle: number): void {
     const inp = this.ports.dramRsp;
-    const ready = cycle + this.params.responseLatencyCycles - 1;
+    const ready = cycle + this.responseLatencyCycles - 1;
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const id = inp.col.id[k]!;
@@ -286,7 +304,7 @@ export class HostRouter extends Module {
       a.poison[r] = 0;
       a.route[r] = HostRoute.Local;
       a.issueCycle[r] = this.idIssue[id]!;
-      if (op === HostOp.Read) this.rspStage.copyLineIn(r, inp.bytes, k * LINE_BYTES);
+      if (op === HostOp.Read) this.rspStage.copyLineInWords(r, this.dramRspWords, k);
       else this.rspStage.fillLine(r, 0);
       this.idBusy[id] = 0;
       this.freeIds[this.freeCount++] = id;
@@ -295,12 +313,12 @@ export class HostRouter extends Module {
 
   private takeDeviceAnswers(cycle: number): void {
     const inp = this.ports.devRsp;
-    const ready = cycle + this.params.responseLatencyCycles - 1;
+    const ready = cycle + this.responseLatencyCycles - 1;
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const r = this.rspStage.accept(ready);
-      copyColumns(this.devRspCols, k, this.rspStageCols, r);
-      this.rspStage.copyLineIn(r, inp.bytes, k * LINE_BYTES);
+      copyHostRsp(inp.col, k, this.rspStage.col, r);
+      this.rspStage.copyLineInWords(r, this.devRspWords, k);
     }
   }
 
@@ -319,14 +337,10 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyColumns(this.rspStageCols, s, this.vcpuRspCols[src]!, o);
-      this.rspStage.copyLineOut(s, out.bytes, o * LINE_BYTES);
+      copyHostRsp(a, s, out.col, o);
+      this.rspStage.copyLineOutWords(s, this.vcpuRspWords[src]!, o);
       this.rspStage.release();
     }
   }
 }
 
-/** Copy one entry between two column lists of the same field order (slot si of src to slot di of dst). */
-function copyColumns(src: readonly Float64Array[], si: number, dst: readonly Float64Array[], di: number): void {
-  for (let f = 0; f < src.length; f++) dst[f]![di] = src[f]![si]!;
-}

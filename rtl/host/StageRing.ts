@@ -1,4 +1,5 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
+import { copyLine, fillLine as fillLineWords, lineWords } from './lineWords.ts';
 
 /**
  * A fixed-latency pipeline stage holding whole messages: a ring of `capacity` entries, each with
@@ -12,6 +13,8 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 export class StageRing<F extends string> {
   readonly col: { readonly [K in F]: Float64Array };
   readonly bytes: Uint8Array;
+  /** `bytes` as 32-bit words (LINE_WORDS per slot), for the word-at-a-time line copies. */
+  readonly words: Uint32Array;
   private readonly readyCycle: Float64Array;
   private head = 0;
   private count = 0;
@@ -26,6 +29,7 @@ export class StageRing<F extends string> {
     for (const f of fields) col[f] = new Float64Array(capacity);
     this.col = col;
     this.bytes = new Uint8Array(capacity * LINE_BYTES);
+    this.words = lineWords(this.bytes);
     this.readyCycle = new Float64Array(capacity);
   }
 
@@ -40,7 +44,9 @@ export class StageRing<F extends string> {
   /** Append an entry that may leave from `ready` on; returns its slot for the caller to fill. */
   accept(ready: number): number {
     if (this.count >= this.capacity) throw new RangeError(`${this.name}: accept into a full stage`);
-    const slot = (this.head + this.count) % this.capacity;
+    // head < capacity and count < capacity, so one conditional subtract replaces `%`.
+    let slot = this.head + this.count;
+    if (slot >= this.capacity) slot -= this.capacity;
     this.count++;
     this.readyCycle[slot] = ready;
     return slot;
@@ -54,7 +60,8 @@ export class StageRing<F extends string> {
 
   /** Remove the oldest entry (after the caller copied it out). */
   release(): void {
-    this.head = (this.head + 1) % this.capacity;
+    const next = this.head + 1;
+    this.head = next === this.capacity ? 0 : next;
     this.count--;
   }
 
@@ -72,11 +79,19 @@ export class StageRing<F extends string> {
     for (let i = 0; i < LINE_BYTES; i++) dst[dstOff + i] = b[s + i]!;
   }
 
+  /** copyLineIn from the word view (lineWords) of a slab: line `srcLine` of it into `slot`. */
+  copyLineInWords(slot: number, src: Uint32Array, srcLine: number): void {
+    copyLine(src, srcLine, this.words, slot);
+  }
+
+  /** copyLineOut to the word view (lineWords) of a slab: `slot` into line `dstLine` of it. */
+  copyLineOutWords(slot: number, dst: Uint32Array, dstLine: number): void {
+    copyLine(this.words, slot, dst, dstLine);
+  }
+
   /** Fill a slot's line with one byte value (all-ones data of an error answer). */
   fillLine(slot: number, value: number): void {
-    const b = this.bytes;
-    const s = slot * LINE_BYTES;
-    for (let i = 0; i < LINE_BYTES; i++) b[s + i] = value;
+    fillLineWords(this.words, slot, value);
   }
 
   reset(): void {

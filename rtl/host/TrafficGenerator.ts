@@ -62,6 +62,9 @@ const DRAW_RANGE = 2 ** DRAW_BITS;
  */
 export class TrafficGenerator implements VcpuCommandSource {
   readonly params: TrafficGeneratorParams;
+  /** params.pattern and params.vmBase as own fields: offer() reads them every call. */
+  private readonly pattern: TrafficPattern;
+  private readonly vmBase: number;
   /** xorshift128 state, seeded from src/sim Rng. */
   private readonly st = new Uint32Array(4);
   private readonly lines: number;
@@ -104,6 +107,8 @@ export class TrafficGenerator implements VcpuCommandSource {
     const count = params.count ?? Infinity;
     need(count === Infinity || (Number.isInteger(count) && count >= 0), `count must be an integer ≥ 0, got ${count}`);
     this.params = params;
+    this.pattern = params.pattern;
+    this.vmBase = params.vmBase;
     const seeder = new Rng(params.seed);
     for (let i = 0; i < 4; i++) this.st[i] = seeder.nextU32();
     if ((this.st[0]! | this.st[1]! | this.st[2]! | this.st[3]!) === 0) this.st[0] = 1;
@@ -160,7 +165,7 @@ export class TrafficGenerator implements VcpuCommandSource {
 
   offer(cmd: VcpuCommand, _cycle: number): boolean {
     if (this.stopped || this.offered >= this.count) return false;
-    const pattern = this.params.pattern;
+    const pattern = this.pattern;
     if (pattern === TrafficPattern.PointerChase) {
       if (!this.chaseReady) return false;
     } else if (this.closedLoop > 0) {
@@ -182,7 +187,7 @@ export class TrafficGenerator implements VcpuCommandSource {
       line = this.chaseLine;
       this.chaseReady = false;
     }
-    cmd.vmAddr = this.params.vmBase + line * LINE_BYTES;
+    cmd.vmAddr = this.vmBase + line * LINE_BYTES;
     cmd.waitForPrevious = pattern === TrafficPattern.PointerChase;
     if (pattern === TrafficPattern.PointerChase || this.draw() < this.readThreshold) {
       cmd.op = HostOp.Read;
@@ -216,7 +221,7 @@ export class TrafficGenerator implements VcpuCommandSource {
 
   onComplete(_seq: number, op: HostOp, _vmAddr: number, _status: number, data: Uint8Array, dataOff: number): void {
     this.answered++;
-    if (this.params.pattern === TrafficPattern.PointerChase && op === HostOp.Read) {
+    if (this.pattern === TrafficPattern.PointerChase && op === HostOp.Read) {
       // The next link: the first 30 bits of the line just read, mixed with the seed's stream.
       const word = (data[dataOff]! | (data[dataOff + 1]! << 8) | (data[dataOff + 2]! << 16) | ((data[dataOff + 3]! & 0x3f) << 24)) >>> 0;
       const mixed = (word ^ this.draw()) >>> 0;

@@ -2,6 +2,7 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
 import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import { lineWords } from './lineWords.ts';
 import { StageRing } from './StageRing.ts';
 import { VcpuCommand, type VcpuCommandSource } from './VcpuCommand.ts';
 import type { VmPageTable } from './VmPageTable.ts';
@@ -110,9 +111,14 @@ export class VcpuPort extends Module {
   private readonly tagSeq: Float64Array;
   private readonly tagOp: Uint8Array;
   private readonly tagVmAddr: Float64Array;
+  /** The command's VM line number (tagVmAddr / LINE_BYTES, exact: issue checks alignment), for the same-line check. */
+  private readonly tagLine: Float64Array;
   private readonly tagIssueCycle: Float64Array;
   private readonly freeTags: Int32Array;
   private freeCount = 0;
+  /** Word views (lineWords) of the command's data and of `req`'s line slab: lines move a word a step. */
+  private readonly cmdWords: Uint32Array;
+  private readonly reqWords: Uint32Array;
 
   constructor(parent: Module, name: string, params: VcpuPortParams, pageTable: VmPageTable, source?: VcpuCommandSource) {
     super(parent, name);
@@ -131,11 +137,14 @@ export class VcpuPort extends Module {
     this.rsp = hostRspChannel(this, 'rsp', int('rspDepth', params.rspDepth ?? 2, 1));
     this.faultRsp = hostRspChannel(this, 'faultRsp', this.maxOutstanding);
     this.ptStage = new StageRing(`${this.path}.pageTable`, this.maxOutstanding, PT_FIELDS);
+    this.cmdWords = lineWords(this.cmd.data);
+    this.reqWords = lineWords(this.req.bytes);
     const n = this.maxOutstanding;
     this.tagBusy = new Uint8Array(n);
     this.tagSeq = new Float64Array(n);
     this.tagOp = new Uint8Array(n);
     this.tagVmAddr = new Float64Array(n);
+    this.tagLine = new Float64Array(n);
     this.tagIssueCycle = new Float64Array(n);
     this.freeTags = new Int32Array(n);
     const hmax = params.histogramMaxCycles ?? 65536;
@@ -185,8 +194,8 @@ export class VcpuPort extends Module {
       if (this.canIssue()) this.issue(cycle);
       else this.issueStallCycles++;
     }
-    // 3. The page-table stage: one command leaves per cycle.
-    this.leavePageTable(cycle);
+    // 3. The page-table stage: one command leaves per cycle (nothing to do when it is empty).
+    if (this.ptStage.occupancy !== 0) this.leavePageTable(cycle);
   }
 
   private canIssue(): boolean {
@@ -197,7 +206,7 @@ export class VcpuPort extends Module {
       const line = Math.floor(cmd.vmAddr / LINE_BYTES);
       const writes = cmd.op !== HostOp.Read;
       for (let t = 0; t < this.maxOutstanding; t++) {
-        if (this.tagBusy[t] === 1 && Math.floor(this.tagVmAddr[t]! / LINE_BYTES) === line && (writes || this.tagOp[t] !== HostOp.Read)) return false;
+        if (this.tagBusy[t] === 1 && this.tagLine[t] === line && (writes || this.tagOp[t] !== HostOp.Read)) return false;
       }
     }
     return true;
@@ -205,7 +214,10 @@ export class VcpuPort extends Module {
 
   private issue(cycle: number): void {
     const cmd = this.cmd;
-    if (!(cmd.vmAddr >= 0 && cmd.vmAddr % LINE_BYTES === 0)) this.fail(`command VM address ${cmd.vmAddr} is not a ${LINE_BYTES}-byte line address`);
+    // Dividing a double by 64 is exact, so an integral quotient is the same test as `vmAddr % 64 === 0`
+    // (which is a slow floating-point remainder); Infinity / 64 is still Infinity and still fails.
+    const line = cmd.vmAddr / LINE_BYTES;
+    if (!(line >= 0 && Math.floor(line) === line && line !== Infinity)) this.fail(`command VM address ${cmd.vmAddr} is not a ${LINE_BYTES}-byte line address`);
     if (cmd.op !== HostOp.Read && cmd.op !== HostOp.Write && cmd.op !== HostOp.WritePartial) this.fail(`command op ${cmd.op} is not a HostOp`);
     const tag = this.freeTags[--this.freeCount]!;
     const seq = this.issued++;
@@ -213,6 +225,7 @@ export class VcpuPort extends Module {
     this.tagSeq[tag] = seq;
     this.tagOp[tag] = cmd.op;
     this.tagVmAddr[tag] = cmd.vmAddr;
+    this.tagLine[tag] = line;
     this.tagIssueCycle[tag] = cycle;
     const s = this.ptStage.accept(cycle + this.pageTableLatencyCycles - 1);
     const c = this.ptStage.col;
@@ -222,7 +235,8 @@ export class VcpuPort extends Module {
     c.beLo[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beLo : 0;
     c.beHi[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beHi : 0;
     c.issueCycle[s] = cycle;
-    this.ptStage.copyLineIn(s, cmd.data, 0);
+    // A Read's line is don't-care (HostMsg): only writes carry data on.
+    if (cmd.op !== HostOp.Read) this.ptStage.copyLineInWords(s, this.cmdWords, 0);
     this.cmdValid = false;
     if (this.observer !== null) this.observer.onIssue(this, seq, cmd, cycle);
   }
@@ -261,7 +275,7 @@ export class VcpuPort extends Module {
     q.beLo[o] = c.beLo[s]!;
     q.beHi[o] = c.beHi[s]!;
     q.issueCycle[o] = c.issueCycle[s]!;
-    this.ptStage.copyLineOut(s, this.req.bytes, o * LINE_BYTES);
+    if (c.op[s] !== HostOp.Read) this.ptStage.copyLineOutWords(s, this.reqWords, o);
     this.ptStage.release();
   }
 

@@ -9,6 +9,15 @@ export const PAGE_BYTES = 4096;
 /** What `lookup()` returns for a VM address with no mapping (a page fault). */
 export const NOT_MAPPED = -1;
 
+/**
+ * VM pages below this number are also kept in a flat array indexed by page number (8 bytes per
+ * page: 2 MiB for the first 1 GiB of VM space), so the per-access lookup is one array read instead
+ * of a Map probe; pages above it are looked up in the Map only.
+ */
+const DIRECT_PAGES_MAX = 2 ** 18;
+/** Smallest flat array allocated (it grows by doubling, up to DIRECT_PAGES_MAX, as pages are mapped). */
+const DIRECT_PAGES_MIN = 1024;
+
 export interface VmPageTableParams {
   /** VM id (the `vm` field of HostReq). */
   readonly vm: number;
@@ -30,14 +39,22 @@ export interface VmPageTableParams {
  *   applying it at the edge and needs no hook in the kernel's commit phase.
  *
  * A container module (no evaluate()): the vCPU ports of the VM call `lookup()` from their own
- * evaluate(). Lookups allocate nothing (Map.get on the VM page number); applying a remap to a page
- * that had no mapping may grow the Map, which happens only on a (rare) remap, never per access.
+ * evaluate(). Lookups allocate nothing (an array read, or Map.get on the VM page number for pages
+ * past DIRECT_PAGES_MAX); applying a remap to a page that had no mapping may grow the Map or the
+ * flat array, which happens only on a (rare) remap, never per access.
  */
 export class VmPageTable extends Module {
   readonly vm: number;
   readonly maxStagedRemaps: number;
   /** VM page number → HPA page number. */
   private readonly pages = new Map<number, number>();
+  /**
+   * The same mapping for VM pages 0 .. direct.length-1: HPA page number, or NOT_MAPPED. Changed only
+   * through setPage / deletePage, together with `pages`.
+   */
+  private direct = new Float64Array(0);
+  /** pages.size, kept as a plain count: the `mappedPages` probe reads it every traced cycle. */
+  private mappedCount = 0;
   private readonly stagedVmPage: Float64Array;
   /** HPA page of a staged change, NOT_MAPPED for an unmap. */
   private readonly stagedHpaPage: Float64Array;
@@ -56,7 +73,7 @@ export class VmPageTable extends Module {
     this.maxStagedRemaps = maxStaged;
     this.stagedVmPage = new Float64Array(maxStaged);
     this.stagedHpaPage = new Float64Array(maxStaged);
-    this.probe('mappedPages', 32, () => this.pages.size);
+    this.probe('mappedPages', 32, () => this.mappedCount);
     this.probe('remapsApplied', 32, () => this.remapsApplied);
     this.probe('stagedRemaps', 16, () => this.stagedCount);
   }
@@ -81,7 +98,7 @@ export class VmPageTable extends Module {
         throw new ConfigError(this.path, `VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is already mapped (unmap or remap it instead)`);
       }
     }
-    for (let i = 0; i < pages; i++) this.pages.set(v0 + i, h0 + i);
+    for (let i = 0; i < pages; i++) this.setPage(v0 + i, h0 + i);
   }
 
   /** The config helper: `pages` pages of VM space from vmBase, backed contiguously from hpaBase. */
@@ -96,7 +113,7 @@ export class VmPageTable extends Module {
     for (let i = 0; i < pages; i++) {
       if (!this.pages.has(v0 + i)) throw new ConfigError(this.path, `VM page 0x${((v0 + i) * PAGE_BYTES).toString(16)} is not mapped`);
     }
-    for (let i = 0; i < pages; i++) this.pages.delete(v0 + i);
+    for (let i = 0; i < pages; i++) this.deletePage(v0 + i);
   }
 
   // ---- staged (during simulation) ------------------------------------------------------------
@@ -124,8 +141,8 @@ export class VmPageTable extends Module {
   lookup(vmAddr: number): number {
     if (this.stagedCount > 0) this.applyDue();
     const vPage = Math.floor(vmAddr / PAGE_BYTES);
-    const hPage = this.pages.get(vPage);
-    if (hPage === undefined) return NOT_MAPPED;
+    const hPage = this.hpaPage(vPage);
+    if (hPage === NOT_MAPPED) return NOT_MAPPED;
     return hPage * PAGE_BYTES + (vmAddr - vPage * PAGE_BYTES);
   }
 
@@ -138,8 +155,8 @@ export class VmPageTable extends Module {
   lookupInto(vmAddr: number, out: Float64Array, index: number): boolean {
     if (this.stagedCount > 0) this.applyDue();
     const vPage = Math.floor(vmAddr / PAGE_BYTES);
-    const hPage = this.pages.get(vPage);
-    if (hPage === undefined) return false;
+    const hPage = this.hpaPage(vPage);
+    if (hPage === NOT_MAPPED) return false;
     out[index] = hPage * PAGE_BYTES + (vmAddr - vPage * PAGE_BYTES);
     return true;
   }
@@ -158,6 +175,36 @@ export class VmPageTable extends Module {
 
   // ---- internals -----------------------------------------------------------------------------
 
+  /** HPA page of a VM page, or NOT_MAPPED. */
+  private hpaPage(vPage: number): number {
+    if (vPage >= 0 && vPage < this.direct.length) return this.direct[vPage]!;
+    const hPage = this.pages.get(vPage);
+    return hPage === undefined ? NOT_MAPPED : hPage;
+  }
+
+  private setPage(vPage: number, hPage: number): void {
+    if (!this.pages.has(vPage)) this.mappedCount++;
+    this.pages.set(vPage, hPage);
+    if (vPage >= 0 && vPage < DIRECT_PAGES_MAX) {
+      if (vPage >= this.direct.length) this.growDirect(vPage);
+      this.direct[vPage] = hPage;
+    }
+  }
+
+  private deletePage(vPage: number): void {
+    if (this.pages.delete(vPage)) this.mappedCount--;
+    if (vPage >= 0 && vPage < this.direct.length) this.direct[vPage] = NOT_MAPPED;
+  }
+
+  /** Grow the flat array (doubling, at most DIRECT_PAGES_MAX entries) so it covers vPage. */
+  private growDirect(vPage: number): void {
+    let n = Math.max(DIRECT_PAGES_MIN, this.direct.length);
+    while (n <= vPage) n *= 2;
+    const grown = new Float64Array(Math.min(n, DIRECT_PAGES_MAX)).fill(NOT_MAPPED);
+    grown.set(this.direct);
+    this.direct = grown;
+  }
+
   private stage(vPage: number, hPage: number): void {
     this.applyDue();
     if (this.stagedCount >= this.maxStagedRemaps) {
@@ -175,8 +222,8 @@ export class VmPageTable extends Module {
     for (let i = 0; i < this.stagedCount; i++) {
       const v = this.stagedVmPage[i]!;
       const h = this.stagedHpaPage[i]!;
-      if (h === NOT_MAPPED) this.pages.delete(v);
-      else this.pages.set(v, h);
+      if (h === NOT_MAPPED) this.deletePage(v);
+      else this.setPage(v, h);
     }
     this.remapsApplied += this.stagedCount;
     this.stagedCount = 0;
