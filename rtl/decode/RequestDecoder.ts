@@ -229,10 +229,13 @@ export class RequestDecoder extends Module {
     this.rPipe = this.reg('lookupPipe', Math.max(1, Math.ceil(Math.log2(cap + 1))), 0);
     this.rLastLookup = this.reg('lastLookup', 3, LOOKUP_NONE);
     this.rLastTag = this.reg('lastIssuedTag', 16, 0);
-    this.probe('hits', 32, () => this.hits);
-    this.probe('misses', 32, () => this.misses);
-    this.probe('refused', 32, () => this.refused);
-    this.probe('tagStallCycles', 32, () => this.tagStalls);
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['hits', 'misses', 'refused', 'tagStallCycles'], [32, 32, 32, 32], (v) => {
+      v[0] = this.hits;
+      v[1] = this.misses;
+      v[2] = this.refused;
+      v[3] = this.tagStalls;
+    });
     this.wideProbe('outstandingTags', t, this.oBitmap);
     this.resetState();
   }

@@ -145,12 +145,15 @@ export class HostRouter extends Module {
     this.deviceEnd = params.deviceBase + params.deviceBytes;
     this.requestLatencyCycles = params.requestLatencyCycles;
     this.responseLatencyCycles = params.responseLatencyCycles;
-    this.probe('requestOccupancy', 16, () => this.reqStage.occupancy);
-    this.probe('responseOccupancy', 16, () => this.rspStage.occupancy);
-    this.probe('localInflight', 16, () => this.maxLocalOutstanding - this.freeCount);
-    this.probe('routedLocal', 32, () => this.routedLocal);
-    this.probe('routedRemote', 32, () => this.routedRemote);
-    this.probe('routedError', 32, () => this.routedError);
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['requestOccupancy', 'responseOccupancy', 'localInflight', 'routedLocal', 'routedRemote', 'routedError'], [16, 16, 16, 32, 32, 32], (v) => {
+      v[0] = this.reqStage.occupancy;
+      v[1] = this.rspStage.occupancy;
+      v[2] = this.maxLocalOutstanding - this.freeCount;
+      v[3] = this.routedLocal;
+      v[4] = this.routedRemote;
+      v[5] = this.routedError;
+    });
     this.onReset();
   }
 

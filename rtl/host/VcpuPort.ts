@@ -150,11 +150,14 @@ export class VcpuPort extends Module {
     const hmax = params.histogramMaxCycles ?? 65536;
     this.latency = LATENCY_CLASS_NAMES.map((c) => new LatencyHistogram(`${this.path}.${c}`, hmax));
     this.source = source ?? null;
-    this.probe('issued', 32, () => this.issued);
-    this.probe('completed', 32, () => this.completed);
-    this.probe('inflight', 16, () => this.inflight);
-    this.probe('pageTableOccupancy', 16, () => this.ptStage.occupancy);
-    this.probe('cmdPending', 1, () => (this.cmdValid ? 1 : 0));
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['issued', 'completed', 'inflight', 'pageTableOccupancy', 'cmdPending'], [32, 32, 16, 16, 1], (v) => {
+      v[0] = this.issued;
+      v[1] = this.completed;
+      v[2] = this.inflight;
+      v[3] = this.ptStage.occupancy;
+      v[4] = this.cmdValid ? 1 : 0;
+    });
     this.onReset();
   }
 

@@ -73,9 +73,12 @@ export class VmPageTable extends Module {
     this.maxStagedRemaps = maxStaged;
     this.stagedVmPage = new Float64Array(maxStaged);
     this.stagedHpaPage = new Float64Array(maxStaged);
-    this.probe('mappedPages', 32, () => this.mappedCount);
-    this.probe('remapsApplied', 32, () => this.remapsApplied);
-    this.probe('stagedRemaps', 16, () => this.stagedCount);
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['mappedPages', 'remapsApplied', 'stagedRemaps'], [32, 32, 16], (v) => {
+      v[0] = this.mappedCount;
+      v[1] = this.remapsApplied;
+      v[2] = this.stagedCount;
+    });
   }
 
   /** Configuration lives across resets (it is elaborated state); only pending changes and stats clear. */

@@ -201,11 +201,14 @@ export class Phy extends Module {
     this.stateLeft = this.reg('stateLeft', 32, 0);
     this.wireDebt = this.reg('wireDebt', 48, 0);
     this.nextWindow = this.reg('nextWindow', 16, 0);
-    this.probe('bitErrorsInjected', 32, () => this.bitErrors);
-    this.probe('burstsInjected', 32, () => this.bursts);
-    this.probe('dropsInjected', 32, () => this.drops);
-    this.probe('linkDownEvents', 16, () => this.linkDowns);
-    this.probe('inFlight', 16, () => this.flCount);
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['bitErrorsInjected', 'burstsInjected', 'dropsInjected', 'linkDownEvents', 'inFlight'], [32, 32, 32, 16, 16], (v) => {
+      v[0] = this.bitErrors;
+      v[1] = this.bursts;
+      v[2] = this.drops;
+      v[3] = this.linkDowns;
+      v[4] = this.flCount;
+    });
   }
 
   /** Re-init (retrain) the link when any of these registers reads 1 (one end's LRSM escalation). */

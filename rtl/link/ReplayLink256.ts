@@ -143,10 +143,13 @@ export class ReplayLink256 extends Module {
     this.lastRxValid = this.reg('lastRxValid', 1, 0);
     this.lastRxSeq = this.reg('lastRxSeq', SEQ256_BITS, 0);
     this.txStarted = this.reg('txStarted', 1, 0);
-    this.probe('replayOccupancy', SEQ256_BITS, () => (this.wrPtr.q - this.ackPtr.q) & (SEQ256_MOD - 1));
-    this.probe('crcErrors', 32, () => this.crcErrors);
-    this.probe('naksSent', 32, () => this.naksSent);
-    this.probe('replayedFlits', 32, () => this.replayedFlits);
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['replayOccupancy', 'crcErrors', 'naksSent', 'replayedFlits'], [SEQ256_BITS, 32, 32, 32], (v) => {
+      v[0] = (this.wrPtr.q - this.ackPtr.q) & (SEQ256_MOD - 1);
+      v[1] = this.crcErrors;
+      v[2] = this.naksSent;
+      v[3] = this.replayedFlits;
+    });
   }
 
   override onReset(): void {

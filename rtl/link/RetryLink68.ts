@@ -264,10 +264,13 @@ export class RetryLink68 extends Module {
     this.ackEcho = this.reg('ackEcho', NUM_RETRY_BITS, 0);
     this.pendingAcks = this.reg('pendingAcks', 9, 0);
     this.ackIdle = this.reg('ackIdle', 16, 0);
-    this.probe('llrbOccupancy', 8, () => (this.wrPtr.q - this.ackPtr.q) & (SEQ_MOD - 1));
-    this.probe('crcErrors', 32, () => this.crcErrors);
-    this.probe('retryReqsSent', 32, () => this.retryReqsSent);
-    this.probe('replayedFlits', 32, () => this.replayedFlits);
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['llrbOccupancy', 'crcErrors', 'retryReqsSent', 'replayedFlits'], [8, 32, 32, 32], (v) => {
+      v[0] = (this.wrPtr.q - this.ackPtr.q) & (SEQ_MOD - 1);
+      v[1] = this.crcErrors;
+      v[2] = this.retryReqsSent;
+      v[3] = this.replayedFlits;
+    });
   }
 
   override onReset(): void {

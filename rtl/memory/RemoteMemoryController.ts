@@ -188,8 +188,11 @@ export class RemoteMemoryController extends Module {
     this.issueRing = new Int32Array(q);
     this.localRing = new Int32Array(q);
     this.rwdFirst = this.reg('rwdFirst', 1, 0);
-    this.probe('queueOccupancy', Math.max(1, Math.ceil(Math.log2(q + 1))), () => this.used);
-    this.probe('devLoad', 2, () => this.devLoadFor(this.used));
+    // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
+    this.probeGroup(['queueOccupancy', 'devLoad'], [Math.max(1, Math.ceil(Math.log2(q + 1))), 2], (v) => {
+      v[0] = this.used;
+      v[1] = this.devLoadFor(this.used);
+    });
   }
 
   get queueOccupancy(): number {
