@@ -2,7 +2,7 @@ import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
 import { MEM_MSG_FIELDS, type MemMsgChannel } from '../cxl/MemMsg.ts';
 import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp, SnpType } from '../cxl/opcodes.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from '../host/HostMsg.ts';
-import { copyLine, fillLine, lineWords } from '../host/lineWords.ts';
+import { copyLine, fillLine, lineWords } from '../cxl/LineWords.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { AddressRangeTable, LookupResult, LookupStatus, TARGET_LOCAL } from './AddressRangeTable.ts';
 

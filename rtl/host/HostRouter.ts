@@ -2,7 +2,7 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
 import { copyHostReq, copyHostRsp, HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
-import { lineWords } from './lineWords.ts';
+import { lineWords } from '../cxl/LineWords.ts';
 import { StageRing } from './StageRing.ts';
 
 /** Byte enables of a full 32-byte half line. */

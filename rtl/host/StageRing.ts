@@ -1,5 +1,5 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
-import { copyLine, fillLine as fillLineWords, lineWords } from './lineWords.ts';
+import { copyLine, fillLine as fillLineWords, lineWords } from '../cxl/LineWords.ts';
 
 /**
  * A fixed-latency pipeline stage holding whole messages: a ring of `capacity` entries, each with

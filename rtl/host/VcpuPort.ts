@@ -2,7 +2,7 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
 import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
-import { lineWords } from './lineWords.ts';
+import { lineWords } from '../cxl/LineWords.ts';
 import { StageRing } from './StageRing.ts';
 import { VcpuCommand, type VcpuCommandSource } from './VcpuCommand.ts';
 import type { VmPageTable } from './VmPageTable.ts';

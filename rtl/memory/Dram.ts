@@ -2,7 +2,7 @@ import { Module } from '../../src/sim/index.ts';
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
 import { dramTiming, validateDramParams, type DramParams, type DramTiming } from './DramParams.ts';
-import { copyLine, fillLine, LINE_WORDS, wordView } from './LineWords.ts';
+import { copyLine, fillLine, LINE_WORDS, wordView } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
 /** Bank has no open row. Rows are ≥ 0, so -1 never matches one. */

@@ -4,7 +4,7 @@ import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp } from '.
 import { DramOp } from './DramMsg.ts';
 import type { DramPort } from './DramPortArbiter.ts';
 import { ExportCheck, ExportPerm, ExportTable } from './ExportTable.ts';
-import { copyLine, fillLine, wordView } from './LineWords.ts';
+import { copyLine, fillLine, wordView } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL } from './SparseMemory.ts';
 
 /**

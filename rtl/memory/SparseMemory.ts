@@ -1,5 +1,5 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
-import { LINE_WORDS } from './LineWords.ts';
+import { LINE_WORDS } from '../cxl/LineWords.ts';
 
 /** Storage is allocated in pages of this size, on the first write that touches the page. */
 export const PAGE_BYTES = 4096;
