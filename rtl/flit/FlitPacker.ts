@@ -150,6 +150,18 @@ export class FlitPacker extends Module {
 
   override evaluate(): void {
     const u = this.unpacker;
+    // Quiet cycle (speed only): nothing to send, nothing owed either way, no credits coming back and
+    // no rx buffer freed last cycle. Then every register below would be written with its own value
+    // (owedAge is 0 whenever nothing is owed), so there is nothing to compute.
+    if (
+      this.asm.owed === 0 &&
+      this.owedM2SReq.q === 0 && this.owedM2SRwD.q === 0 && this.owedS2MNDR.q === 0 && this.owedS2MDRS.q === 0 && this.owedAge.q === 0 &&
+      !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid() &&
+      (u === null || (
+        u.crdRetM2SReq.q === 0 && u.crdRetM2SRwD.q === 0 && u.crdRetS2MNDR.q === 0 && u.crdRetS2MDRS.q === 0 &&
+        u.rxReq.lastPopped === 0 && u.rxRwD.lastPopped === 0 && u.rxNdr.lastPopped === 0 && u.rxDrs.lastPopped === 0
+      ))
+    ) return;
     const cr = this.cr;
     let owedReq = this.owedM2SReq.q;
     let owedRwD = this.owedM2SRwD.q;
