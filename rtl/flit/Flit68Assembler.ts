@@ -7,7 +7,8 @@ import {
   HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68, setProtocolId68, slotBit68,
   M2S_G4, M2S_G5, M2S_H4, M2S_H5, S2M_G4, S2M_G5, S2M_G6, S2M_H3, S2M_H4, S2M_H5, G0,
 } from './Flit68.ts';
-import { EMPTY_G68, EMPTY_H68, POS68 } from './Flit68Slots.ts';
+import { Flit68Layout } from './Flit68Layout.ts';
+import { POS68 } from './Flit68Slots.ts';
 import { type FlitAssembler, FlitKind, Role, roleOf } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
@@ -30,8 +31,8 @@ const RING_CHUNKS = 32;
  * A flit uses one direction's formats (header bit 17, see Flit68.ts); data owed by earlier
  * flits forces the next flit's direction.
  *
- * Feasibility (canAdd) re-runs the deterministic layout on the would-be message counts, so what
- * canAdd accepts, finish() lays out identically.
+ * Feasibility (canAdd) asks the deterministic layout (Flit68Layout) about the would-be message
+ * counts, so what canAdd accepts, finish() lays out identically.
  */
 export class Flit68Assembler implements FlitAssembler {
   readonly sent = new Int32Array(4);
@@ -52,11 +53,7 @@ export class Flit68Assembler implements FlitAssembler {
   private readonly addSrc: (MemMsgSlots | null)[] = new Array<MemMsgSlots | null>(MAX_ADDS).fill(null);
   private readonly cursor = new Int32Array(4);
 
-  // layout result
-  private readonly fmt = new Int32Array(F68_SLOTS);
-  private readonly isData = new Uint8Array(F68_SLOTS);
-  private readonly alloc = new Int32Array(F68_SLOTS * 4);
-  private readonly left = new Int32Array(4);
+  private readonly layout = new Flit68Layout();
 
   get owed(): number {
     return this.ringCount;
@@ -96,7 +93,7 @@ export class Flit68Assembler implements FlitAssembler {
     if (this.role >= 0 && this.role !== r) return false;
     if (this.counts[cls]! + 1 > F68_LIMITS[cls]!) return false;
     this.counts[cls]!++;
-    const ok = this.layout(r);
+    const ok = this.layout.fits(r, this.counts, this.ringCount);
     this.counts[cls]!--;
     return ok;
   }
@@ -122,7 +119,8 @@ export class Flit68Assembler implements FlitAssembler {
     }
     // A flit with no message still carries credits; its direction picks which data credit it can return.
     const role = this.role >= 0 ? this.role : owedRwD > owedDrs ? Role.S2M : Role.M2S;
-    if (!this.layout(role)) throw new Error('Flit68Assembler: layout failed for counts canAdd accepted');
+    const lay = this.layout;
+    if (!lay.load(role, this.counts, this.ringCount)) throw new Error('Flit68Assembler: layout failed for counts canAdd accepted');
     // New data joins the rollover ring behind older chunks, in header order (= add order: at most
     // one data slot per flit carries data headers).
     let be = 0;
@@ -144,8 +142,8 @@ export class Flit68Assembler implements FlitAssembler {
     setHdr68(out, off, HDR68_DIR, 1, role);
     let fmts = 0;
     for (let s = 0; s < F68_SLOTS; s++) {
-      setHdr68(out, off, HDR68_SLOT_FMT[s]!, 3, this.fmt[s]!);
-      fmts |= this.fmt[s]! << (4 * s);
+      setHdr68(out, off, HDR68_SLOT_FMT[s]!, 3, lay.fmt[s]!);
+      fmts |= lay.fmt[s]! << (4 * s);
     }
     this.lastFormats = fmts;
     // Credit returns: ReqCrd = M2S Req, RspCrd = S2M NDR, DataCrd = M2S RwD in an S2M flit (the
@@ -163,15 +161,15 @@ export class Flit68Assembler implements FlitAssembler {
     zero4(this.cursor);
     for (let s = 0; s < F68_SLOTS; s++) {
       const base = F68_FLIT_OFF + (slotBit68(s) >> 3);
-      if (this.isData[s]) {
+      if (lay.isData[s]) {
         this.popChunk(out, off + base);
         continue;
       }
-      const pos = POS68[role]![s === 0 ? 0 : 1]![this.fmt[s]!]!;
+      const pos = POS68[role]![s === 0 ? 0 : 1]![lay.fmt[s]!]!;
       for (let p = 0; p < pos.length; p += 2) {
         const c = pos[p]! as MsgClass;
-        if (this.alloc[s * 4 + c]! === 0) continue;
-        this.alloc[s * 4 + c]!--;
+        if (lay.alloc[s * 4 + c]! === 0) continue;
+        lay.alloc[s * 4 + c]!--;
         const i = this.nextAdd(c);
         encodeMsg(compiledTable(68, c), this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
       }
@@ -209,134 +207,6 @@ export class Flit68Assembler implements FlitAssembler {
     for (let b = 0; b < F68_CHUNK_BYTES; b++) dst[at + b] = this.ring[from + b]!;
     this.ringHead = (this.ringHead + 1) % RING_CHUNKS;
     this.ringCount--;
-  }
-
-  /**
-   * Place this.counts into slots for `role`; true if everything fits. Tries H-slot contents in a
-   * fixed preference order; G slots are filled greedily after any owed data.
-   */
-  private layout(role: number): boolean {
-    const cand = role === Role.M2S ? 2 : 4;
-    for (let k = 0; k < cand; k++) {
-      if (role === Role.M2S ? this.tryM2S(k) : this.tryS2M(k)) return true;
-    }
-    // No header at all: an empty (credit-only) flit.
-    const any = this.counts[0]! + this.counts[1]! + this.counts[2]! + this.counts[3]!;
-    if (any !== 0) return false;
-    this.resetLayout();
-    this.fmt[0] = EMPTY_H68[role]!;
-    this.fillG(role, this.ringCount);
-    return true;
-  }
-
-  private resetLayout(): void {
-    // Plain loops, not fill(0): layout() resets several times per flit, and the builtin call costs
-    // more than these 16 + 4 stores (speed only).
-    const alloc = this.alloc;
-    for (let i = 0; i < alloc.length; i++) alloc[i] = 0;
-    const isData = this.isData;
-    for (let i = 0; i < isData.length; i++) isData[i] = 0;
-    for (let c = 0; c < 4; c++) this.left[c] = this.counts[c]!;
-  }
-
-  /** M2S H-slot candidates: 0 = H4 (the RwD), 1 = H5 (a Req). */
-  private tryM2S(k: number): boolean {
-    this.resetLayout();
-    const L = this.left;
-    let owed = this.ringCount;
-    if (k === 0) {
-      if (L[M2SRwD] === 0) return false;
-      this.fmt[0] = M2S_H4;
-      this.alloc[M2SRwD] = 1;
-      L[M2SRwD]!--;
-      owed += LINE_CHUNKS;
-    } else {
-      if (L[M2SReq] === 0) return false;
-      this.fmt[0] = M2S_H5;
-      this.alloc[M2SReq] = 1;
-      L[M2SReq]!--;
-    }
-    this.fillG(Role.M2S, owed);
-    return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
-  }
-
-  /** S2M H-slot candidates: 0 = H5 (2 DRS, MDH), 1 = H3 (DRS + NDR), 2 = H4 (NDRs), 3 = H3 (DRS only). */
-  private tryS2M(k: number): boolean {
-    this.resetLayout();
-    const L = this.left;
-    const d = L[S2MDRS]!;
-    const n = L[S2MNDR]!;
-    let owed = this.ringCount;
-    if (k === 0) {
-      if (d !== 2) return false;
-      this.fmt[0] = S2M_H5;
-      this.alloc[S2MDRS] = 2;
-    } else if (k === 1) {
-      if (d !== 1 || n === 0) return false;
-      this.fmt[0] = S2M_H3;
-      this.alloc[S2MDRS] = 1;
-      this.alloc[S2MNDR] = 1;
-    } else if (k === 2) {
-      if (n === 0) return false;
-      this.fmt[0] = S2M_H4;
-      this.alloc[S2MNDR] = n < 2 ? n : 2;
-    } else {
-      if (d !== 1) return false;
-      this.fmt[0] = S2M_H3;
-      this.alloc[S2MDRS] = 1;
-    }
-    L[S2MDRS]! -= this.alloc[S2MDRS]!;
-    L[S2MNDR]! -= this.alloc[S2MNDR]!;
-    owed += this.alloc[S2MDRS]! * LINE_CHUNKS;
-    this.fillG(Role.S2M, owed);
-    return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
-  }
-
-  /** Slots 1-3: owed data first, then headers greedily; a data header makes the following slots data. */
-  private fillG(role: number, owedIn: number): void {
-    const L = this.left;
-    let owed = owedIn;
-    for (let s = 1; s < F68_SLOTS; s++) {
-      const a = s * 4;
-      if (owed > 0) {
-        this.isData[s] = 1;
-        this.fmt[s] = G0;
-        owed--;
-        continue;
-      }
-      if (role === Role.M2S) {
-        if (L[M2SReq]! > 0) {
-          this.fmt[s] = M2S_G4;
-          this.alloc[a + M2SReq] = 1;
-          L[M2SReq]!--;
-        } else if (L[M2SRwD]! > 0) {
-          this.fmt[s] = M2S_G5;
-          this.alloc[a + M2SRwD] = 1;
-          L[M2SRwD]!--;
-          owed += LINE_CHUNKS;
-        } else this.fmt[s] = EMPTY_G68[role]!;
-      } else {
-        const d = L[S2MDRS]!;
-        const n = L[S2MNDR]!;
-        if (d >= 2) {
-          this.fmt[s] = S2M_G6;
-          this.alloc[a + S2MDRS] = d;
-          L[S2MDRS] = 0;
-          owed += d * LINE_CHUNKS;
-        } else if (d === 1) {
-          this.fmt[s] = S2M_G4;
-          this.alloc[a + S2MDRS] = 1;
-          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
-          L[S2MDRS] = 0;
-          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
-          owed += LINE_CHUNKS;
-        } else if (n > 0) {
-          this.fmt[s] = S2M_G5;
-          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
-          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
-        } else this.fmt[s] = EMPTY_G68[role]!;
-      }
-    }
   }
 }
 
