@@ -6,7 +6,7 @@ import {
   CAP_G256, CAP_H256, CrdField, F256_BYTES, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, group256, H_SLOT_MAX_OWED,
   MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, slotByte256,
 } from './Flit256.ts';
-import { type FlitAssembler, FlitKind } from './FlitFormat.ts';
+import { type FlitAssembler, FlitKind, FlitZeroer } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
@@ -36,6 +36,7 @@ export class Flit256Assembler implements FlitAssembler {
   private readonly prevD = new Int32Array(4);
 
   private out: Uint8Array = new Uint8Array(0);
+  private readonly zeroer = new FlitZeroer();
   private off = 0;
   private readonly counts = new Int32Array(4);
   private nAdds = 0;
@@ -82,7 +83,7 @@ export class Flit256Assembler implements FlitAssembler {
     this.nAdds = 0;
     this.nRwd = 0;
     this.counts.fill(0);
-    zeroBytes(out, off, F256_BYTES);
+    this.zeroer.zero(out, off, F256_BYTES);
   }
 
   /** Would one more message of `cls` fit? Pass the message (src, slot) to account a MemWrPtl trailer exactly. */

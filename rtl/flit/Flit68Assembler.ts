@@ -1,17 +1,23 @@
 import { setBits, zeroBytes } from '../../src/bits/bitfield.ts';
-import { compiledTable, encodeMsg, type MemMsgSlots } from '../cxl/MemFields.ts';
+import { COMPILED, encodeMsg, type MemMsgSlots } from '../cxl/MemFields.ts';
 import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { crd68Amount, crd68Nibble } from '../link/Credits.ts';
 import {
   F68_BYTES, F68_CHUNK_BYTES, F68_FLIT_OFF, F68_LIMITS, F68_SLOTS, HDR68_BE, HDR68_DATACRD, HDR68_DIR, HDR68_REQCRD,
-  HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68, setProtocolId68, slotBit68,
+  HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68Fields, setProtocolId68, slotBit68,
   M2S_G4, M2S_G5, M2S_H4, M2S_H5, S2M_G4, S2M_G5, S2M_G6, S2M_H3, S2M_H4, S2M_H5, G0,
 } from './Flit68.ts';
 import { Flit68Layout } from './Flit68Layout.ts';
 import { POS68 } from './Flit68Slots.ts';
-import { type FlitAssembler, FlitKind, Role, roleOf } from './FlitFormat.ts';
+import { type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
+/** Header bits a protocol flit writes: BE, Sz, the 4 slot formats, direction, the 3 credit nibbles. */
+const HDR68_PROTOCOL_FIELDS =
+  (1 << HDR68_BE) | (1 << HDR68_SZ) | (0xfff << HDR68_SLOT_FMT[0]) | (1 << HDR68_DIR) |
+  (0xf << HDR68_RSPCRD) | (0xf << HDR68_REQCRD) | (0xf << HDR68_DATACRD);
+/** Wire tables of the 68B messages, by MsgClass. */
+const TABLES68 = COMPILED[0]!;
 /** Chunks of one 64-byte line. */
 const LINE_CHUNKS = 4;
 /** Upper bound on messages in one flit: 2 Req + 1 RwD or 2 NDR + 3 DRS. */
@@ -43,6 +49,7 @@ export class Flit68Assembler implements FlitAssembler {
   private ringRole = 0;
 
   private out: Uint8Array = new Uint8Array(0);
+  private readonly zeroer = new FlitZeroer();
   private off = 0;
   private role = -1;
   private allData = false;
@@ -84,7 +91,7 @@ export class Flit68Assembler implements FlitAssembler {
     this.role = this.ringCount > 0 ? this.ringRole : -1;
     this.nAdds = 0;
     zero4(this.counts);
-    zeroBytes(out, off, F68_BYTES);
+    this.zeroer.zero(out, off, F68_BYTES);
   }
 
   canAdd(cls: MsgClass): boolean {
@@ -137,13 +144,11 @@ export class Flit68Assembler implements FlitAssembler {
         this.pushBeChunk(src.col.beLo[slot]!, src.col.beHi[slot]!);
       }
     }
-    setHdr68(out, off, HDR68_BE, 1, be);
-    setHdr68(out, off, HDR68_SZ, 1, sz);
-    setHdr68(out, off, HDR68_DIR, 1, role);
     let fmts = 0;
+    let slotFmtBits = 0;
     for (let s = 0; s < F68_SLOTS; s++) {
-      setHdr68(out, off, HDR68_SLOT_FMT[s]!, 3, lay.fmt[s]!);
       fmts |= lay.fmt[s]! << (4 * s);
+      slotFmtBits |= (lay.fmt[s]! & 7) << HDR68_SLOT_FMT[s]!;
     }
     this.lastFormats = fmts;
     // Credit returns: ReqCrd = M2S Req, RspCrd = S2M NDR, DataCrd = M2S RwD in an S2M flit (the
@@ -151,9 +156,11 @@ export class Flit68Assembler implements FlitAssembler {
     const reqN = crd68Nibble(owedReq);
     const rspN = crd68Nibble(owedNdr);
     const dataN = crd68Nibble(role === Role.S2M ? owedRwD : owedDrs);
-    setHdr68(out, off, HDR68_REQCRD, 4, reqN);
-    setHdr68(out, off, HDR68_RSPCRD, 4, rspN);
-    setHdr68(out, off, HDR68_DATACRD, 4, dataN);
+    setHdr68Fields(
+      out, off, HDR68_PROTOCOL_FIELDS,
+      (be << HDR68_BE) | (sz << HDR68_SZ) | slotFmtBits | ((role & 1) << HDR68_DIR) |
+        ((rspN & 0xf) << HDR68_RSPCRD) | ((reqN & 0xf) << HDR68_REQCRD) | ((dataN & 0xf) << HDR68_DATACRD),
+    );
     this.sent[M2SReq] = crd68Amount(reqN);
     this.sent[S2MNDR] = crd68Amount(rspN);
     this.sent[role === Role.S2M ? M2SRwD : S2MDRS] = crd68Amount(dataN);
@@ -171,7 +178,7 @@ export class Flit68Assembler implements FlitAssembler {
         if (lay.alloc[s * 4 + c]! === 0) continue;
         lay.alloc[s * 4 + c]!--;
         const i = this.nextAdd(c);
-        encodeMsg(compiledTable(68, c), this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
+        encodeMsg(TABLES68[c]!, this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
       }
     }
     if (this.ringCount > 0) this.ringRole = role;
@@ -186,16 +193,22 @@ export class Flit68Assembler implements FlitAssembler {
     return i;
   }
 
+  /** Ring index of the next chunk pushed (head < RING_CHUNKS and count ≤ RING_CHUNKS: one wrap at most). */
+  private ringTail(): number {
+    const t = this.ringHead + this.ringCount;
+    return t < RING_CHUNKS ? t : t - RING_CHUNKS;
+  }
+
   private pushChunk(src: Uint8Array, from: number): void {
     if (this.ringCount >= RING_CHUNKS) throw new Error('Flit68Assembler: rollover ring overflow');
-    const at = ((this.ringHead + this.ringCount) % RING_CHUNKS) * F68_CHUNK_BYTES;
+    const at = this.ringTail() * F68_CHUNK_BYTES;
     for (let b = 0; b < F68_CHUNK_BYTES; b++) this.ring[at + b] = src[from + b]!;
     this.ringCount++;
   }
 
   /** Byte-enable slot: 64 enable bits (bit i = byte i of the line), then 64 reserved bits. */
   private pushBeChunk(beLo: number, beHi: number): void {
-    const at = ((this.ringHead + this.ringCount) % RING_CHUNKS) * F68_CHUNK_BYTES;
+    const at = this.ringTail() * F68_CHUNK_BYTES;
     zeroBytes(this.ring, at, F68_CHUNK_BYTES);
     setBits(this.ring, at, 0, 32, beLo);
     setBits(this.ring, at, 32, 32, beHi);
@@ -205,7 +218,7 @@ export class Flit68Assembler implements FlitAssembler {
   private popChunk(dst: Uint8Array, at: number): void {
     const from = this.ringHead * F68_CHUNK_BYTES;
     for (let b = 0; b < F68_CHUNK_BYTES; b++) dst[at + b] = this.ring[from + b]!;
-    this.ringHead = (this.ringHead + 1) % RING_CHUNKS;
+    this.ringHead = this.ringHead + 1 < RING_CHUNKS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
 }

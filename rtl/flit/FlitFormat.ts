@@ -100,6 +100,29 @@ export interface FlitParser {
   clear(): void;
 }
 
+/**
+ * Zeroes flit-sized byte ranges a 32-bit word at a time. The word view is made when the buffer
+ * changes, i.e. once for a packer (always its flitOut slab); unaligned ranges take the byte loop.
+ */
+export class FlitZeroer {
+  private bytes: Uint8Array | null = null;
+  private words: Uint32Array | null = null;
+
+  zero(buf: Uint8Array, off: number, n: number): void {
+    if (buf !== this.bytes) {
+      this.bytes = buf;
+      this.words = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+    }
+    const w = this.words;
+    if (w !== null && (off & 3) === 0 && (n & 3) === 0 && off >= 0 && off + n <= buf.length) {
+      const end = (off + n) >> 2;
+      for (let i = off >> 2; i < end; i++) w[i] = 0;
+      return;
+    }
+    for (let i = 0; i < n; i++) buf[off + i] = 0;
+  }
+}
+
 /** Copy every column of one slot between MemMsg-shaped holders, plus `nBytes` of its data. */
 export function copyMsg(src: MemMsgSlots, s: number, dst: MemMsgSlots, d: number, nBytes: number): void {
   const a = src.col;

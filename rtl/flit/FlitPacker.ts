@@ -4,7 +4,6 @@ import type { FlitMode } from '../cxl/MemFields.ts';
 import { MsgClass } from '../cxl/opcodes.ts';
 import { satAdd } from '../link/Credits.ts';
 import { Flit256Assembler } from './Flit256Assembler.ts';
-import { F68_BYTES } from './Flit68.ts';
 import { Flit68Assembler } from './Flit68Assembler.ts';
 import { FLIT_FIELDS, FLIT_SLOT_BYTES, type FlitAssembler, roleOf } from './FlitFormat.ts';
 import type { FlitUnpacker } from './FlitUnpacker.ts';
@@ -87,15 +86,8 @@ export class FlitPacker extends Module {
   private readonly owedRegs: Reg[];
   private readonly cr = new Float64Array(4);
   private unpacker: FlitUnpacker | null = null;
-  private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
   private readonly creditBatch: number;
   private readonly creditDelay: number;
-  /**
-   * Bytes of a flit copied into its flitOut slot: a 68B flit uses bytes 0-67 of the 256-byte slot
-   * and nothing ever writes the rest (they stay 0 in both scratch and slot), so copying them too
-   * was only cost.
-   */
-  private readonly flitBytes: number;
 
   constructor(parent: Module, name: string, readonly params: FlitPackerParams) {
     super(parent, name);
@@ -127,7 +119,6 @@ export class FlitPacker extends Module {
     if (!(Number.isInteger(this.creditBatch) && this.creditBatch >= 1)) throw new ConfigError(`${this.path}.creditReturnBatch`, 'must be an integer ≥ 1');
     if (!(Number.isInteger(this.creditDelay) && this.creditDelay >= 0 && this.creditDelay < 65535)) throw new ConfigError(`${this.path}.creditReturnDelayCycles`, 'must be an integer 0..65534');
     this.asm = params.mode === 68 ? new Flit68Assembler() : new Flit256Assembler();
-    this.flitBytes = params.mode === 68 ? F68_BYTES : FLIT_SLOT_BYTES;
     this.queues = [this.txReq, this.txRwD, this.txNdr, this.txDrs];
     this.creditRegs = [this.creditsM2SReq, this.creditsM2SRwD, this.creditsS2MNDR, this.creditsS2MDRS];
     this.owedRegs = [this.owedM2SReq, this.owedM2SRwD, this.owedS2MNDR, this.owedS2MDRS];
@@ -189,8 +180,11 @@ export class FlitPacker extends Module {
     const idle = asm.owed === 0 && !creditFlitDue && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid();
     if (!idle && out.canPush()) {
       const start = this.rrStart.q;
-      // Built in a scratch buffer and copied into flitOut only if something goes out this cycle.
-      asm.begin(this.scratch, 0);
+      // Built in place, in the flitOut slot the next push returns, and pushed only if something goes
+      // out this cycle. That slot is free (canPush), so no consumer reads it until it is pushed; if
+      // nothing goes out, the next flit built there starts by zeroing it again.
+      const sl = out.pendingSlot(out.pendingPushes);
+      asm.begin(out.bytes, sl * FLIT_SLOT_BYTES);
       // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
       // it is needs the other direction, this flit starts no new data message, so the owed data
       // drains and that class gets the next flit (the turn is kept, not advanced).
@@ -229,12 +223,7 @@ export class FlitPacker extends Module {
       }
       if (asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0) {
         const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
-        const sl = out.push();
-        const dst = out.bytes;
-        const d0 = sl * FLIT_SLOT_BYTES;
-        const src = this.scratch;
-        const nb = this.flitBytes;
-        for (let i = 0; i < nb; i++) dst[d0 + i] = src[i]!;
+        out.push(); // returns sl: the packer is flitOut's only producer
         out.col.kind[sl] = kind;
         out.col.seq[sl] = this.flitSeq.q;
         this.flitSeq.d = (this.flitSeq.q + 1) % 2 ** FLIT_SEQ_BITS;
