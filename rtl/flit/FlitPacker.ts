@@ -82,8 +82,6 @@ export class FlitPacker extends Module {
 
   private readonly asm: FlitAssembler;
   private readonly queues: MemMsgChannel[];
-  private readonly creditRegs: Reg[];
-  private readonly owedRegs: Reg[];
   private readonly cr = new Float64Array(4);
   private unpacker: FlitUnpacker | null = null;
   private readonly creditBatch: number;
@@ -120,8 +118,6 @@ export class FlitPacker extends Module {
     if (!(Number.isInteger(this.creditDelay) && this.creditDelay >= 0 && this.creditDelay < 65535)) throw new ConfigError(`${this.path}.creditReturnDelayCycles`, 'must be an integer 0..65534');
     this.asm = params.mode === 68 ? new Flit68Assembler() : new Flit256Assembler();
     this.queues = [this.txReq, this.txRwD, this.txNdr, this.txDrs];
-    this.creditRegs = [this.creditsM2SReq, this.creditsM2SRwD, this.creditsS2MNDR, this.creditsS2MDRS];
-    this.owedRegs = [this.owedM2SReq, this.owedM2SRwD, this.owedS2MNDR, this.owedS2MDRS];
     this.probe('rolloverOwed', 8, () => this.asm.owed);
   }
 
@@ -153,23 +149,25 @@ export class FlitPacker extends Module {
         u.rxReq.lastPopped === 0 && u.rxRwD.lastPopped === 0 && u.rxNdr.lastPopped === 0 && u.rxDrs.lastPopped === 0
       ))
     ) return;
-    const cr = this.cr;
+    // TX credits replenished by the peer's returns; credits owed grown by the rx buffers freed last cycle.
+    let crReq = this.creditsM2SReq.q;
+    let crRwD = this.creditsM2SRwD.q;
+    let crNdr = this.creditsS2MNDR.q;
+    let crDrs = this.creditsS2MDRS.q;
     let owedReq = this.owedM2SReq.q;
     let owedRwD = this.owedM2SRwD.q;
     let owedNdr = this.owedS2MNDR.q;
     let owedDrs = this.owedS2MDRS.q;
-    for (let c = 0; c < 4; c++) cr[c] = this.creditRegs[c]!.q;
     if (u !== null) {
-      cr[0] = satAdd(cr[0]!, u.crdRetM2SReq.q, CREDIT_MAX);
-      cr[1] = satAdd(cr[1]!, u.crdRetM2SRwD.q, CREDIT_MAX);
-      cr[2] = satAdd(cr[2]!, u.crdRetS2MNDR.q, CREDIT_MAX);
-      cr[3] = satAdd(cr[3]!, u.crdRetS2MDRS.q, CREDIT_MAX);
+      crReq = satAdd(crReq, u.crdRetM2SReq.q, CREDIT_MAX);
+      crRwD = satAdd(crRwD, u.crdRetM2SRwD.q, CREDIT_MAX);
+      crNdr = satAdd(crNdr, u.crdRetS2MNDR.q, CREDIT_MAX);
+      crDrs = satAdd(crDrs, u.crdRetS2MDRS.q, CREDIT_MAX);
       owedReq = satAdd(owedReq, u.rxReq.lastPopped, CREDIT_MAX);
       owedRwD = satAdd(owedRwD, u.rxRwD.lastPopped, CREDIT_MAX);
       owedNdr = satAdd(owedNdr, u.rxNdr.lastPopped, CREDIT_MAX);
       owedDrs = satAdd(owedDrs, u.rxDrs.lastPopped, CREDIT_MAX);
     }
-    const out = this.flitOut;
     const asm = this.asm;
     const owedTotal = owedReq + owedRwD + owedNdr + owedDrs;
     const creditFlitDue = owedTotal > 0 && (owedTotal >= this.creditBatch || this.owedAge.q >= this.creditDelay);
@@ -178,70 +176,95 @@ export class FlitPacker extends Module {
     // nothing and sends nothing; begin() would only reset the assembler's per-flit scratch state,
     // which the next busy cycle resets again before using it. Registers are written as before below.
     const idle = asm.owed === 0 && !creditFlitDue && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid();
-    if (!idle && out.canPush()) {
-      const start = this.rrStart.q;
-      // Built in place, in the flitOut slot the next push returns, and pushed only if something goes
-      // out this cycle. That slot is free (canPush), so no consumer reads it until it is pushed; if
-      // nothing goes out, the next flit built there starts by zeroing it again.
-      const sl = out.pendingSlot(out.pendingPushes);
-      asm.begin(out.bytes, sl * FLIT_SLOT_BYTES);
-      // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
-      // it is needs the other direction, this flit starts no new data message, so the owed data
-      // drains and that class gets the next flit (the turn is kept, not advanced).
-      let drainOnly = false;
-      const forced = asm.forcedRole();
-      if (forced >= 0) {
-        for (let k = 0; k < 4; k++) {
-          const c = (start + k) & 3;
-          if (this.queues[c]!.valid() && cr[c]! > 0) {
-            drainOnly = roleOf(c as MsgClass) !== forced;
-            break;
-          }
-        }
-      }
-      if (!asm.allDataNext()) {
-        let progress = true;
-        while (progress) {
-          progress = false;
-          for (let k = 0; k < 4; k++) {
-            const c = (start + k) & 3;
-            const q = this.queues[c]!;
-            if (!q.valid()) continue;
-            if (drainOnly && (c === MsgClass.M2SRwD || c === MsgClass.S2MDRS)) continue;
-            if (cr[c]! <= 0) {
-              this.creditStalls++;
-              continue;
-            }
-            const s = q.peek();
-            if (!asm.canAdd(c as MsgClass, q, s)) continue;
-            q.pop();
-            asm.add(c as MsgClass, q, s);
-            cr[c]!--;
-            progress = true;
-          }
-        }
-      }
-      if (asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0) {
-        const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
-        out.push(); // returns sl: the packer is flitOut's only producer
-        out.col.kind[sl] = kind;
-        out.col.seq[sl] = this.flitSeq.q;
-        this.flitSeq.d = (this.flitSeq.q + 1) % 2 ** FLIT_SEQ_BITS;
+    if (!idle && this.flitOut.canPush()) {
+      const cr = this.cr;
+      cr[MsgClass.M2SReq] = crReq;
+      cr[MsgClass.M2SRwD] = crRwD;
+      cr[MsgClass.S2MNDR] = crNdr;
+      cr[MsgClass.S2MDRS] = crDrs;
+      if (this.packFlit(owedReq, owedRwD, owedNdr, owedDrs, creditFlitDue)) {
         owedReq -= asm.sent[MsgClass.M2SReq]!;
         owedRwD -= asm.sent[MsgClass.M2SRwD]!;
         owedNdr -= asm.sent[MsgClass.S2MNDR]!;
         owedDrs -= asm.sent[MsgClass.S2MDRS]!;
-        this.lastSlotFormats.d = asm.lastFormats >>> 0;
-        this.lastKind.d = kind;
-        this.rrStart.d = drainOnly ? start : (start + 1) & 3;
       }
+      crReq = cr[MsgClass.M2SReq]!;
+      crRwD = cr[MsgClass.M2SRwD]!;
+      crNdr = cr[MsgClass.S2MNDR]!;
+      crDrs = cr[MsgClass.S2MDRS]!;
     }
-    for (let c = 0; c < 4; c++) this.creditRegs[c]!.d = cr[c]!;
+    this.creditsM2SReq.d = crReq;
+    this.creditsM2SRwD.d = crRwD;
+    this.creditsS2MNDR.d = crNdr;
+    this.creditsS2MDRS.d = crDrs;
     this.owedM2SReq.d = owedReq;
     this.owedM2SRwD.d = owedRwD;
     this.owedS2MNDR.d = owedNdr;
     this.owedS2MDRS.d = owedDrs;
     const stillOwed = owedReq + owedRwD + owedNdr + owedDrs;
     this.owedAge.d = stillOwed > 0 ? Math.min(this.owedAge.q + 1, 65535) : 0;
+  }
+
+  /**
+   * Offer the queued messages (spending TX credits in `this.cr`) and, if anything goes out, push
+   * the flit carrying as many owed credits as encodable (asm.sent). True when a flit was pushed.
+   */
+  private packFlit(owedReq: number, owedRwD: number, owedNdr: number, owedDrs: number, creditFlitDue: boolean): boolean {
+    const out = this.flitOut;
+    const asm = this.asm;
+    const cr = this.cr;
+    const start = this.rrStart.q;
+    // Built in place, in the flitOut slot the next push returns, and pushed only if something goes
+    // out this cycle. That slot is free (canPush), so no consumer reads it until it is pushed; if
+    // nothing goes out, the next flit built there starts by zeroing it again.
+    const sl = out.pendingSlot(out.pendingPushes);
+    asm.begin(out.bytes, sl * FLIT_SLOT_BYTES);
+    // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
+    // it is needs the other direction, this flit starts no new data message, so the owed data
+    // drains and that class gets the next flit (the turn is kept, not advanced).
+    let drainOnly = false;
+    const forced = asm.forcedRole();
+    if (forced >= 0) {
+      for (let k = 0; k < 4; k++) {
+        const c = (start + k) & 3;
+        if (this.queues[c]!.valid() && cr[c]! > 0) {
+          drainOnly = roleOf(c as MsgClass) !== forced;
+          break;
+        }
+      }
+    }
+    if (!asm.allDataNext()) {
+      let progress = true;
+      while (progress) {
+        progress = false;
+        for (let k = 0; k < 4; k++) {
+          const c = (start + k) & 3;
+          const q = this.queues[c]!;
+          if (!q.valid()) continue;
+          if (drainOnly && (c === MsgClass.M2SRwD || c === MsgClass.S2MDRS)) continue;
+          if (cr[c]! <= 0) {
+            this.creditStalls++;
+            continue;
+          }
+          const s = q.peek();
+          if (!asm.canAdd(c as MsgClass, q, s)) continue;
+          q.pop();
+          asm.add(c as MsgClass, q, s);
+          cr[c]!--;
+          progress = true;
+        }
+      }
+    }
+    if (!(asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0)) return false;
+    const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
+    out.push(); // returns sl: the packer is flitOut's only producer
+    out.col.kind[sl] = kind;
+    out.col.seq[sl] = this.flitSeq.q;
+    const seq = this.flitSeq.q + 1;
+    this.flitSeq.d = seq < 2 ** FLIT_SEQ_BITS ? seq : 0;
+    this.lastSlotFormats.d = asm.lastFormats >>> 0;
+    this.lastKind.d = kind;
+    this.rrStart.d = drainOnly ? start : (start + 1) & 3;
+    return true;
   }
 }
