@@ -6,7 +6,7 @@ import {
   CAP_G256, CAP_H256, CrdField, F256_BYTES, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, group256, H_SLOT_MAX_OWED,
   MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, slotByte256,
 } from './Flit256.ts';
-import { type FlitAssembler, FlitKind, FlitZeroer } from './FlitFormat.ts';
+import { type FlitAssembler, FlitKind, FlitZeroer, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
@@ -82,7 +82,7 @@ export class Flit256Assembler implements FlitAssembler {
     this.off = off;
     this.nAdds = 0;
     this.nRwd = 0;
-    this.counts.fill(0);
+    zeroInts(this.counts);
     this.zeroer.zero(out, off, F256_BYTES);
   }
 
@@ -111,7 +111,7 @@ export class Flit256Assembler implements FlitAssembler {
     const off = this.off;
     if (!this.layout()) throw new Error('Flit256Assembler: layout failed for counts canAdd accepted');
     setFlitType256(out, off, FLIT_TYPE_CACHEMEM);
-    this.cursor.fill(0);
+    zeroInts(this.cursor);
     let fmts = 0;
     for (let s = 0; s < F256_SLOTS; s++) {
       const base = off + slotByte256(s);
@@ -134,7 +134,7 @@ export class Flit256Assembler implements FlitAssembler {
     this.lastFormats = fmts;
     for (let c = 0; c < 4; c++) this.prevD[c] = this.grp[12 + c]!;
     // CRD: request field = M2S Req, response field = S2M NDR, data field = RwD or DRS, whichever is owed more.
-    this.sent.fill(0);
+    zeroInts(this.sent);
     const rq = crd256Code(owedReq, CRD256_MEM_DOWN);
     const rs = crd256Code(owedNdr, CRD256_MEM_UP);
     const rwd = owedRwD >= owedDrs;
@@ -174,7 +174,9 @@ export class Flit256Assembler implements FlitAssembler {
 
   private ringSlot(): number {
     if (this.ringCount >= RING_SLOTS) throw new Error('Flit256Assembler: data ring overflow');
-    const at = ((this.ringHead + this.ringCount) % RING_SLOTS) * G_BYTES;
+    // head < RING_SLOTS and count < RING_SLOTS here: one compare replaces %.
+    const t = this.ringHead + this.ringCount;
+    const at = (t < RING_SLOTS ? t : t - RING_SLOTS) * G_BYTES;
     this.ringCount++;
     return at;
   }
@@ -182,7 +184,7 @@ export class Flit256Assembler implements FlitAssembler {
   private popSlot(dst: Uint8Array, at: number): void {
     const from = this.ringHead * G_BYTES;
     for (let b = 0; b < G_BYTES; b++) dst[at + b] = this.ring[from + b]!;
-    this.ringHead = (this.ringHead + 1) % RING_SLOTS;
+    this.ringHead = this.ringHead + 1 < RING_SLOTS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
 
@@ -205,7 +207,7 @@ export class Flit256Assembler implements FlitAssembler {
   private layout(): boolean {
     const L = this.left;
     for (let c = 0; c < 4; c++) L[c] = this.counts[c]!;
-    this.grp.fill(0);
+    zeroInts(this.grp);
     let owed = this.ringCount;
     const owedIn = owed;
     let rwdI = 0;

@@ -6,7 +6,7 @@ import {
   CAP_G256, CAP_H256, classOfFmt256, CrdField, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, G256_MSG_BITS,
   getCrd256, getFlitType256, group256, H_SLOT_MAX_OWED, H256_MSG_BITS, MSG_BITS256, SLOTFMT256_LLCTRL, SLOTFMT_BITS, slotByte256,
 } from './Flit256.ts';
-import { FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, RxDelivery } from './FlitFormat.ts';
+import { FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, RxDelivery, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
@@ -69,9 +69,9 @@ export class Flit256Parser implements FlitParser {
   parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void {
     this.flags = 0;
     this.pushed = 0;
-    this.credits.fill(0);
-    this.found.fill(0);
-    this.grp.fill(0);
+    zeroInts(this.credits);
+    zeroInts(this.found);
+    zeroInts(this.grp);
     this.empty = false;
     this.kind = FlitKind.Protocol;
     if (getFlitType256(buf, off) !== FLIT_TYPE_CACHEMEM) this.flags |= FlitFlag.ProtocolId;
@@ -145,7 +145,9 @@ export class Flit256Parser implements FlitParser {
       this.flags |= FlitFlag.Rollover;
       return;
     }
-    const i = (this.pendHead + this.pendCount) % PENDING;
+    // pendHead < PENDING and pendCount < PENDING here: one compare replaces %.
+    const t = this.pendHead + this.pendCount;
+    const i = t < PENDING ? t : t - PENDING;
     decodeMsg(TABLES256[c]!, buf, base, bit, this.pend, i);
     const trp = this.pend.col.trp[i]!;
     let need = LINE_SLOTS;
@@ -180,7 +182,7 @@ export class Flit256Parser implements FlitParser {
     this.pendGot[i] = k + 1;
     this.owedSlots--;
     if (k + 1 === this.pendNeed[i]) {
-      this.pendHead = (i + 1) % PENDING;
+      this.pendHead = i + 1 < PENDING ? i + 1 : 0;
       this.pendCount--;
       this.deliver(this.pendCls[i]!, this.pend, i, outs);
     }

@@ -9,7 +9,7 @@ import {
 } from './Flit68.ts';
 import { Flit68Layout } from './Flit68Layout.ts';
 import { POS68 } from './Flit68Slots.ts';
-import { type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf } from './FlitFormat.ts';
+import { type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 /** Header bits a protocol flit writes: BE, Sz, the 4 slot formats, direction, the 3 credit nibbles. */
@@ -90,7 +90,7 @@ export class Flit68Assembler implements FlitAssembler {
     this.allData = this.ringCount >= LINE_CHUNKS;
     this.role = this.ringCount > 0 ? this.ringRole : -1;
     this.nAdds = 0;
-    zero4(this.counts);
+    zeroInts(this.counts);
     this.zeroer.zero(out, off, F68_BYTES);
   }
 
@@ -117,7 +117,7 @@ export class Flit68Assembler implements FlitAssembler {
   finish(owedReq: number, owedRwD: number, owedNdr: number, owedDrs: number): FlitKind {
     const out = this.out;
     const off = this.off;
-    zero4(this.sent);
+    zeroInts(this.sent);
     setProtocolId68(out, off, ProtocolId.CacheMem);
     if (this.allData) {
       for (let s = 0; s < F68_SLOTS; s++) this.popChunk(out, off + F68_FLIT_OFF + s * F68_CHUNK_BYTES);
@@ -165,7 +165,7 @@ export class Flit68Assembler implements FlitAssembler {
     this.sent[S2MNDR] = crd68Amount(rspN);
     this.sent[role === Role.S2M ? M2SRwD : S2MDRS] = crd68Amount(dataN);
 
-    zero4(this.cursor);
+    zeroInts(this.cursor);
     for (let s = 0; s < F68_SLOTS; s++) {
       const base = F68_FLIT_OFF + (slotBit68(s) >> 3);
       if (lay.isData[s]) {
@@ -221,12 +221,4 @@ export class Flit68Assembler implements FlitAssembler {
     this.ringHead = this.ringHead + 1 < RING_CHUNKS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
-}
-
-/** Zero a per-class array (one entry per MsgClass) with plain stores: cheaper than fill(0) per flit. */
-function zero4(a: Int32Array): void {
-  a[0] = 0;
-  a[1] = 0;
-  a[2] = 0;
-  a[3] = 0;
 }

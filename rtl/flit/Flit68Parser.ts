@@ -7,7 +7,7 @@ import {
   HDR68_DIR, HDR68_REQCRD, HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, HDR68_TYPE, getProtocolId68, ProtocolId, slotBit68,
 } from './Flit68.ts';
 import { isForeign68, isMdh68, POS68 } from './Flit68Slots.ts';
-import { FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role, RxDelivery } from './FlitFormat.ts';
+import { FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role, RxDelivery, zeroInts } from './FlitFormat.ts';
 import { bitsAreZero } from '../../src/bits/bitfield.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
@@ -16,14 +16,6 @@ const LINE_CHUNKS = 4;
 const TABLES68 = COMPILED[0]!;
 /** Data messages waiting for their chunks; a legal stream has ≤ 4 (3 DRS + one partly received). */
 const PENDING = 8;
-
-/** Zero a per-class array with plain stores: cheaper than fill(0) per flit. */
-function zero4(a: Int32Array): void {
-  a[0] = 0;
-  a[1] = 0;
-  a[2] = 0;
-  a[3] = 0;
-}
 
 /**
  * Parses 68B flits in order (CXL 3.1 §4.2): tracks the chunks still owed by earlier flits (so it
@@ -74,8 +66,8 @@ export class Flit68Parser implements FlitParser {
   parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void {
     this.flags = 0;
     this.pushed = 0;
-    zero4(this.credits);
-    zero4(this.found);
+    zeroInts(this.credits);
+    zeroInts(this.found);
     if (getProtocolId68(buf, off) !== ProtocolId.CacheMem) this.flags |= FlitFlag.ProtocolId;
     if (this.owedChunks >= LINE_CHUNKS) {
       this.kind = FlitKind.AllData;
@@ -159,7 +151,9 @@ export class Flit68Parser implements FlitParser {
       this.flags |= FlitFlag.Rollover;
       return;
     }
-    const i = (this.pendHead + this.pendCount) % PENDING;
+    // pendHead < PENDING and pendCount < PENDING here: one compare replaces %.
+    const t = this.pendHead + this.pendCount;
+    const i = t < PENDING ? t : t - PENDING;
     decodeMsg(TABLES68[cls]!, buf, base, bit, this.pend, i);
     const ptl = cls === M2SRwD && this.pend.col.opcode[i] === M2SRwDOp.MemWrPtl;
     if (ptl && be === 0) this.flags |= FlitFlag.Packing; // a partial write needs its BE slot
@@ -190,7 +184,7 @@ export class Flit68Parser implements FlitParser {
     this.pendGot[i] = k + 1;
     this.owedChunks--;
     if (k + 1 === this.pendNeed[i]) {
-      this.pendHead = (i + 1) % PENDING;
+      this.pendHead = i + 1 < PENDING ? i + 1 : 0;
       this.pendCount--;
       this.deliver(this.pendCls[i]! as MsgClass, this.pend, i, outs);
     }
