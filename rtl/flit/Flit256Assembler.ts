@@ -6,7 +6,7 @@ import {
   CAP_G256, CAP_H256, CrdField, F256_BYTES, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, group256, H_SLOT_MAX_OWED,
   MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, slotByte256,
 } from './Flit256.ts';
-import { type FlitAssembler, FlitKind, FlitZeroer, zeroInts } from './FlitFormat.ts';
+import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
@@ -32,6 +32,9 @@ export class Flit256Assembler implements FlitAssembler {
   private readonly ring = new Uint8Array(RING_SLOTS * G_BYTES);
   private ringHead = 0;
   private ringCount = 0;
+  /** Slot copies into the ring, one copier per class (each class comes from its own tx queue), and out of it. */
+  private readonly intoRing = [new ChunkCopier(), new ChunkCopier(), new ChunkCopier(), new ChunkCopier()];
+  private readonly outOfRing = new ChunkCopier();
   /** Headers per class in group D of the previous flit (the DA window spans flits). */
   private readonly prevD = new Int32Array(4);
 
@@ -160,8 +163,7 @@ export class Flit256Assembler implements FlitAssembler {
   private pushData(c: number, src: MemMsgSlots, sl: number): void {
     for (let k = 0; k < LINE_SLOTS; k++) {
       const at = this.ringSlot();
-      const from = sl * 64 + k * G_BYTES;
-      for (let b = 0; b < G_BYTES; b++) this.ring[at + b] = src.bytes[from + b]!;
+      this.intoRing[c]!.copy(src.bytes, sl * 64 + k * G_BYTES, this.ring, at, G_BYTES);
     }
     if (c === M2SRwD && src.col.opcode[sl] === M2SRwDOp.MemWrPtl) {
       // Trailer: 64 byte-enable bits (bit i = byte i), rest reserved (no EMD modelled).
@@ -182,8 +184,7 @@ export class Flit256Assembler implements FlitAssembler {
   }
 
   private popSlot(dst: Uint8Array, at: number): void {
-    const from = this.ringHead * G_BYTES;
-    for (let b = 0; b < G_BYTES; b++) dst[at + b] = this.ring[from + b]!;
+    this.outOfRing.copy(this.ring, this.ringHead * G_BYTES, dst, at, G_BYTES);
     this.ringHead = this.ringHead + 1 < RING_SLOTS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }

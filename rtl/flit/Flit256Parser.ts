@@ -6,7 +6,7 @@ import {
   CAP_G256, CAP_H256, classOfFmt256, CrdField, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, G256_MSG_BITS,
   getCrd256, getFlitType256, group256, H_SLOT_MAX_OWED, H256_MSG_BITS, MSG_BITS256, SLOTFMT256_LLCTRL, SLOTFMT_BITS, slotByte256,
 } from './Flit256.ts';
-import { FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, RxDelivery, zeroInts } from './FlitFormat.ts';
+import { ChunkCopier, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, RxDelivery, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
@@ -47,6 +47,7 @@ export class Flit256Parser implements FlitParser {
   private readonly prevD = new Int32Array(4);
   private readonly grp = new Int32Array(16);
   private readonly delivery = new RxDelivery();
+  private readonly intoPending = new ChunkCopier();
 
   setPeerSpid(spid: number | undefined): void {
     this.delivery.setPeerSpid(spid);
@@ -173,8 +174,7 @@ export class Flit256Parser implements FlitParser {
     const i = this.pendHead;
     const k = this.pendGot[i]!;
     if (k < LINE_SLOTS) {
-      const d = i * 64 + k * G_BYTES;
-      for (let b = 0; b < G_BYTES; b++) this.pend.bytes[d + b] = buf[at + b]!;
+      this.intoPending.copy(buf, at, this.pend.bytes, i * 64 + k * G_BYTES, G_BYTES);
     } else {
       this.pend.col.beLo[i] = getBits(buf, at, 0, 32);
       this.pend.col.beHi[i] = getBits(buf, at, 32, 32);

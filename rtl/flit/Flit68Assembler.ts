@@ -9,7 +9,7 @@ import {
 } from './Flit68.ts';
 import { Flit68Layout } from './Flit68Layout.ts';
 import { POS68 } from './Flit68Slots.ts';
-import { type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf, zeroInts } from './FlitFormat.ts';
+import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 /** Header bits a protocol flit writes: BE, Sz, the 4 slot formats, direction, the 3 credit nibbles. */
@@ -47,6 +47,9 @@ export class Flit68Assembler implements FlitAssembler {
   private ringHead = 0;
   private ringCount = 0;
   private ringRole = 0;
+  /** Chunk copies into the ring, one copier per class (each class comes from its own tx queue), and out of it. */
+  private readonly intoRing = [new ChunkCopier(), new ChunkCopier(), new ChunkCopier(), new ChunkCopier()];
+  private readonly outOfRing = new ChunkCopier();
 
   private out: Uint8Array = new Uint8Array(0);
   private readonly zeroer = new FlitZeroer();
@@ -138,7 +141,7 @@ export class Flit68Assembler implements FlitAssembler {
       sz = 1;
       const src = this.addSrc[i]!;
       const slot = this.addSlot[i]!;
-      for (let k = 0; k < LINE_CHUNKS; k++) this.pushChunk(src.bytes, slot * 64 + k * F68_CHUNK_BYTES);
+      for (let k = 0; k < LINE_CHUNKS; k++) this.pushChunk(c, src.bytes, slot * 64 + k * F68_CHUNK_BYTES);
       if (c === M2SRwD && src.col.opcode[slot] === M2SRwDOp.MemWrPtl) {
         be = 1;
         this.pushBeChunk(src.col.beLo[slot]!, src.col.beHi[slot]!);
@@ -199,10 +202,10 @@ export class Flit68Assembler implements FlitAssembler {
     return t < RING_CHUNKS ? t : t - RING_CHUNKS;
   }
 
-  private pushChunk(src: Uint8Array, from: number): void {
+  private pushChunk(cls: number, src: Uint8Array, from: number): void {
     if (this.ringCount >= RING_CHUNKS) throw new Error('Flit68Assembler: rollover ring overflow');
     const at = this.ringTail() * F68_CHUNK_BYTES;
-    for (let b = 0; b < F68_CHUNK_BYTES; b++) this.ring[at + b] = src[from + b]!;
+    this.intoRing[cls]!.copy(src, from, this.ring, at, F68_CHUNK_BYTES);
     this.ringCount++;
   }
 
@@ -216,8 +219,7 @@ export class Flit68Assembler implements FlitAssembler {
   }
 
   private popChunk(dst: Uint8Array, at: number): void {
-    const from = this.ringHead * F68_CHUNK_BYTES;
-    for (let b = 0; b < F68_CHUNK_BYTES; b++) dst[at + b] = this.ring[from + b]!;
+    this.outOfRing.copy(this.ring, this.ringHead * F68_CHUNK_BYTES, dst, at, F68_CHUNK_BYTES);
     this.ringHead = this.ringHead + 1 < RING_CHUNKS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }

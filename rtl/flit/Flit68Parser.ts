@@ -7,7 +7,7 @@ import {
   HDR68_DIR, HDR68_REQCRD, HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, HDR68_TYPE, getProtocolId68, ProtocolId, slotBit68,
 } from './Flit68.ts';
 import { isForeign68, isMdh68, POS68 } from './Flit68Slots.ts';
-import { FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role, RxDelivery, zeroInts } from './FlitFormat.ts';
+import { ChunkCopier, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role, RxDelivery, zeroInts } from './FlitFormat.ts';
 import { bitsAreZero } from '../../src/bits/bitfield.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
@@ -45,6 +45,7 @@ export class Flit68Parser implements FlitParser {
   private pendCount = 0;
   private owedChunks = 0;
   private readonly delivery = new RxDelivery();
+  private readonly intoPending = new ChunkCopier();
 
   setPeerSpid(spid: number | undefined): void {
     this.delivery.setPeerSpid(spid);
@@ -174,8 +175,7 @@ export class Flit68Parser implements FlitParser {
     const k = this.pendGot[i]!;
     const c = this.pend.col;
     if (k < LINE_CHUNKS) {
-      const d = i * 64 + k * F68_CHUNK_BYTES;
-      for (let b = 0; b < F68_CHUNK_BYTES; b++) this.pend.bytes[d + b] = buf[at + b]!;
+      this.intoPending.copy(buf, at, this.pend.bytes, i * 64 + k * F68_CHUNK_BYTES, F68_CHUNK_BYTES);
     } else {
       c.beLo[i] = getBits(buf, at, 0, 32);
       c.beHi[i] = getBits(buf, at, 32, 32);

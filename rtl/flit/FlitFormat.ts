@@ -124,6 +124,43 @@ export class WordView {
   }
 }
 
+/** A Uint16Array view of a byte buffer, remade only when the buffer changes; null on an odd byteOffset. */
+class HalfView {
+  private bytes: Uint8Array | null = null;
+  private halves: Uint16Array | null = null;
+
+  of(buf: Uint8Array): Uint16Array | null {
+    if (buf !== this.bytes) {
+      this.bytes = buf;
+      this.halves = (buf.byteOffset & 1) === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1) : null;
+    }
+    return this.halves;
+  }
+}
+
+/**
+ * Copies data chunks from one buffer to another two bytes at a time. 68B flit slots start 2 bytes
+ * into the flit, so halfwords are the widest unit that both a flit and a line buffer share. One
+ * copier per (source, destination) pair keeps its views made once; odd offsets or ranges past
+ * either end take the byte loop.
+ */
+export class ChunkCopier {
+  private readonly from = new HalfView();
+  private readonly to = new HalfView();
+
+  copy(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+    const s = this.from.of(src);
+    const d = this.to.of(dst);
+    if (s !== null && d !== null && ((srcOff | dstOff | n) & 1) === 0 && srcOff >= 0 && dstOff >= 0 && srcOff + n <= src.length && dstOff + n <= dst.length) {
+      const s0 = srcOff >> 1;
+      const d0 = dstOff >> 1;
+      for (let i = 0; i < n >> 1; i++) d[d0 + i] = s[s0 + i]!;
+      return;
+    }
+    for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
+  }
+}
+
 /** Zeroes flit-sized byte ranges a 32-bit word at a time; unaligned ranges take the byte loop. */
 export class FlitZeroer {
   private readonly view = new WordView();
