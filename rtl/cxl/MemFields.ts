@@ -236,43 +236,44 @@ function wrapToField(x: number, m: number): number {
 }
 
 /**
- * getBits for any field: pieces of ≤ 24 bits, each read from one 32-bit little-endian window (a
- * field piece at bit offset ≤ 7 of its first byte ends within 4 bytes), instead of byte by byte.
- */
-function readField(buf: Uint8Array, byteOff: number, bitPos: number, width: number): number {
-  let v = 0;
-  let scale = 1;
-  let p = bitPos;
-  let left = width;
-  while (left > 24) {
-    v += readWindow(buf, byteOff, p, 24) * scale;
-    scale *= TWO24;
-    p += 24;
-    left -= 24;
-  }
-  return v + readWindow(buf, byteOff, p, left) * scale;
-}
-
-/** `w` ≤ 25 bits at bit `p` (bytes past the end of `buf` read as 0; they lie above the field). */
-function readWindow(buf: Uint8Array, byteOff: number, p: number, w: number): number {
-  const i = byteOff + (p >> 3);
-  const end = buf.length;
-  const x = buf[i]! | (i + 1 < end ? buf[i + 1]! << 8 : 0) | (i + 2 < end ? buf[i + 2]! << 16 : 0) | (i + 3 < end ? buf[i + 3]! << 24 : 0);
-  return (x >>> (p & 7)) & ((1 << w) - 1);
-}
-
-/**
  * Read one message at bit `bitPos` into slot `slot` of `dst`. Every MemMsg column is written
  * (columns the format lacks become 0), so a reused slot never keeps stale values.
+ *
+ * The fields are contiguous, so they are streamed LSB-first from a small accumulator that is topped
+ * up a byte at a time (only the bytes the message covers are read, as with getBits per field).
  */
 export function decodeMsg(t: CompiledTable, buf: Uint8Array, byteOff: number, bitPos: number, dst: MemMsgSlots, slot: number): void {
   let opcode = 0, tag = 0, addr = 0, snpType = 0, metaField = 0, metaValue = 0, ldId = 0, poison = 0, devLoad = 0, trp = 0;
   const kinds = t.kinds;
+  const widths = t.widths;
+  // `acc` holds the next `n` bits of the message; pieces of ≤ 24 bits keep it below 2^31.
+  let i = byteOff + (bitPos >> 3);
+  let acc = buf[i++]! >>> (bitPos & 7);
+  let n = 8 - (bitPos & 7);
   for (let f = 0; f < kinds.length; f++) {
-    const k = kinds[f]!;
-    if (k === K_VALID || k === K_ZERO) continue;
-    const v = readField(buf, byteOff, bitPos + t.offsets[f]!, t.widths[f]!);
-    switch (k) {
+    // Wide fields (the address) in 24-bit pieces, low piece first.
+    let left = widths[f]!;
+    let v = 0;
+    let scale = 1;
+    while (left > 24) {
+      while (n < 24) {
+        acc |= buf[i++]! << n;
+        n += 8;
+      }
+      v += (acc & 0xffffff) * scale;
+      acc >>>= 24;
+      n -= 24;
+      scale *= TWO24;
+      left -= 24;
+    }
+    while (n < left) {
+      acc |= buf[i++]! << n;
+      n += 8;
+    }
+    v += (acc & ((1 << left) - 1)) * scale;
+    acc >>>= left;
+    n -= left;
+    switch (kinds[f]) {
       case K_ADDR_HI: addr += v * 64; break;
       case K_ADDR5: addr += v * 32; break;
       case K_TRP: trp = v; break;
@@ -284,6 +285,7 @@ export function decodeMsg(t: CompiledTable, buf: Uint8Array, byteOff: number, bi
       case K_LD_ID: ldId = v; break;
       case K_POISON: poison = v; break;
       case K_DEV_LOAD: devLoad = v; break;
+      default: break; // Valid (the slot parser checked it), reserved
     }
   }
   const c = dst.col;
