@@ -137,18 +137,26 @@ export class FlitPacker extends Module {
 
   override evaluate(): void {
     const u = this.unpacker;
-    // Quiet cycle (speed only): nothing to send, nothing owed either way, no credits coming back and
-    // no rx buffer freed last cycle. Then every register below would be written with its own value
-    // (owedAge is 0 whenever nothing is owed), so there is nothing to compute.
+    // Fast path (speed only): no credit returns and no freed rx buffers from the unpacker, nothing
+    // queued and no data owed by earlier flits. Then the TX credits and the credits owed keep their
+    // values, so unless a credit-only flit is due, only the age of the owed credits moves.
     if (
-      this.asm.owed === 0 &&
-      this.owedM2SReq.q === 0 && this.owedM2SRwD.q === 0 && this.owedS2MNDR.q === 0 && this.owedS2MDRS.q === 0 && this.owedAge.q === 0 &&
-      !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid() &&
+      this.asm.owed === 0 && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid() &&
       (u === null || (
         u.crdRetM2SReq.q === 0 && u.crdRetM2SRwD.q === 0 && u.crdRetS2MNDR.q === 0 && u.crdRetS2MDRS.q === 0 &&
         u.rxReq.lastPopped === 0 && u.rxRwD.lastPopped === 0 && u.rxNdr.lastPopped === 0 && u.rxDrs.lastPopped === 0
       ))
-    ) return;
+    ) {
+      const owed = this.owedM2SReq.q + this.owedM2SRwD.q + this.owedS2MNDR.q + this.owedS2MDRS.q;
+      if (owed === 0) {
+        this.owedAge.d = 0;
+        return;
+      }
+      if (owed < this.creditBatch && this.owedAge.q < this.creditDelay) {
+        this.owedAge.d = Math.min(this.owedAge.q + 1, 65535);
+        return;
+      }
+    }
     // TX credits replenished by the peer's returns; credits owed grown by the rx buffers freed last cycle.
     let crReq = this.creditsM2SReq.q;
     let crRwD = this.creditsM2SRwD.q;
