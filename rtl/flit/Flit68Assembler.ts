@@ -62,6 +62,8 @@ export class Flit68Assembler implements FlitAssembler {
   private readonly addSlot = new Int32Array(MAX_ADDS);
   private readonly addSrc: (MemMsgSlots | null)[] = new Array<MemMsgSlots | null>(MAX_ADDS).fill(null);
   private readonly cursor = new Int32Array(4);
+  /** Messages of each class placed so far in the slot being written (finish). */
+  private readonly taken = new Int32Array(4);
 
   private readonly layout = new Flit68Layout();
 
@@ -175,11 +177,17 @@ export class Flit68Assembler implements FlitAssembler {
         this.popChunk(out, off + base);
         continue;
       }
+      const alloc = lay.alloc;
+      const a = s * 4;
+      if (alloc[a]! + alloc[a + 1]! + alloc[a + 2]! + alloc[a + 3]! === 0) continue; // no message in this slot
+      // The first alloc[a + c] positions of class c in the slot's format take messages of class c.
+      const taken = this.taken;
+      zeroInts(taken);
       const pos = POS68[role]![s === 0 ? 0 : 1]![lay.fmt[s]!]!;
       for (let p = 0; p < pos.length; p += 2) {
         const c = pos[p]! as MsgClass;
-        if (lay.alloc[s * 4 + c]! === 0) continue;
-        lay.alloc[s * 4 + c]!--;
+        if (taken[c]! >= alloc[a + c]!) continue;
+        taken[c]!++;
         const i = this.nextAdd(c);
         encodeMsg(TABLES68[c]!, this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
       }

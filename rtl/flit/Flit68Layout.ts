@@ -15,34 +15,51 @@ const LINE_CHUNKS = 4;
  * compute() tries H-slot contents in a fixed preference order; G slots are filled greedily after
  * any owed data. Every input the packer can produce (counts within the per-flit limits, fewer than
  * 4 chunks owed) is tabulated once at load with compute() itself (LAYOUT68), so the per-message
- * feasibility test of the packer is one table read; load() gives the same result as compute().
+ * feasibility test of the packer is one table read, and load() points at the row instead of
+ * laying out again; for other inputs load() runs compute().
  */
 export class Flit68Layout {
-  readonly fmt = new Int32Array(F68_SLOTS);
-  readonly isData = new Uint8Array(F68_SLOTS);
-  readonly alloc = new Int32Array(F68_SLOTS * 4);
+  /**
+   * The layout of the last load(): a row of LAYOUT68 (shared: read only) or, for an input outside
+   * the table, this object's own arrays below, which compute() fills.
+   */
+  fmt: Int32Array;
+  isData: Uint8Array;
+  alloc: Int32Array;
+  private readonly ownFmt = new Int32Array(F68_SLOTS);
+  private readonly ownIsData = new Uint8Array(F68_SLOTS);
+  private readonly ownAlloc = new Int32Array(F68_SLOTS * 4);
   private readonly left = new Int32Array(4);
+
+  constructor() {
+    this.fmt = this.ownFmt;
+    this.isData = this.ownIsData;
+    this.alloc = this.ownAlloc;
+  }
 
   /** Lay out `counts` (per MsgClass) in a flit of direction `role` after `owed` chunks; true if all fit. */
   load(role: number, counts: Int32Array, owed: number): boolean {
     const k = layoutIndex68(role, counts, owed);
-    if (k < 0) return this.compute(role, counts, owed);
-    const t = LAYOUT68;
-    for (let s = 0; s < F68_SLOTS; s++) {
-      this.fmt[s] = t.fmt[k * F68_SLOTS + s]!;
-      this.isData[s] = t.isData[k * F68_SLOTS + s]!;
+    if (k < 0) {
+      this.fmt = this.ownFmt;
+      this.isData = this.ownIsData;
+      this.alloc = this.ownAlloc;
+      return this.compute(role, counts, owed);
     }
-    for (let i = 0; i < F68_SLOTS * 4; i++) this.alloc[i] = t.alloc[k * F68_SLOTS * 4 + i]!;
+    const t = LAYOUT68;
+    this.fmt = t.fmt[k]!;
+    this.isData = t.isData[k]!;
+    this.alloc = t.alloc[k]!;
     return t.ok[k] === 1;
   }
 
-  /** Would `counts` fit? Same answer as load(), without filling in the layout. */
+  /** Would `counts` fit? Same answer as load(); the current layout stays unless the input is outside the table. */
   fits(role: number, counts: Int32Array, owed: number): boolean {
     const k = layoutIndex68(role, counts, owed);
     return k >= 0 ? LAYOUT68.ok[k] === 1 : this.compute(role, counts, owed);
   }
 
-  /** The layout itself (the table is made of its results). */
+  /** The layout itself, into this object's own arrays (the table is made of its results). */
   compute(role: number, counts: Int32Array, owed: number): boolean {
     const cand = role === Role.M2S ? 2 : 4;
     for (let k = 0; k < cand; k++) {
@@ -52,15 +69,15 @@ export class Flit68Layout {
     const any = counts[0]! + counts[1]! + counts[2]! + counts[3]!;
     if (any !== 0) return false;
     this.reset(counts);
-    this.fmt[0] = EMPTY_H68[role]!;
+    this.ownFmt[0] = EMPTY_H68[role]!;
     this.fillG(role, owed);
     return true;
   }
 
   private reset(counts: Int32Array): void {
-    const alloc = this.alloc;
+    const alloc = this.ownAlloc;
     for (let i = 0; i < alloc.length; i++) alloc[i] = 0;
-    const isData = this.isData;
+    const isData = this.ownIsData;
     for (let i = 0; i < isData.length; i++) isData[i] = 0;
     for (let c = 0; c < 4; c++) this.left[c] = counts[c]!;
   }
@@ -72,14 +89,14 @@ export class Flit68Layout {
     let owed = owedIn;
     if (k === 0) {
       if (L[M2SRwD] === 0) return false;
-      this.fmt[0] = M2S_H4;
-      this.alloc[M2SRwD] = 1;
+      this.ownFmt[0] = M2S_H4;
+      this.ownAlloc[M2SRwD] = 1;
       L[M2SRwD]!--;
       owed += LINE_CHUNKS;
     } else {
       if (L[M2SReq] === 0) return false;
-      this.fmt[0] = M2S_H5;
-      this.alloc[M2SReq] = 1;
+      this.ownFmt[0] = M2S_H5;
+      this.ownAlloc[M2SReq] = 1;
       L[M2SReq]!--;
     }
     this.fillG(Role.M2S, owed);
@@ -95,25 +112,25 @@ export class Flit68Layout {
     let owed = owedIn;
     if (k === 0) {
       if (d !== 2) return false;
-      this.fmt[0] = S2M_H5;
-      this.alloc[S2MDRS] = 2;
+      this.ownFmt[0] = S2M_H5;
+      this.ownAlloc[S2MDRS] = 2;
     } else if (k === 1) {
       if (d !== 1 || n === 0) return false;
-      this.fmt[0] = S2M_H3;
-      this.alloc[S2MDRS] = 1;
-      this.alloc[S2MNDR] = 1;
+      this.ownFmt[0] = S2M_H3;
+      this.ownAlloc[S2MDRS] = 1;
+      this.ownAlloc[S2MNDR] = 1;
     } else if (k === 2) {
       if (n === 0) return false;
-      this.fmt[0] = S2M_H4;
-      this.alloc[S2MNDR] = n < 2 ? n : 2;
+      this.ownFmt[0] = S2M_H4;
+      this.ownAlloc[S2MNDR] = n < 2 ? n : 2;
     } else {
       if (d !== 1) return false;
-      this.fmt[0] = S2M_H3;
-      this.alloc[S2MDRS] = 1;
+      this.ownFmt[0] = S2M_H3;
+      this.ownAlloc[S2MDRS] = 1;
     }
-    L[S2MDRS]! -= this.alloc[S2MDRS]!;
-    L[S2MNDR]! -= this.alloc[S2MNDR]!;
-    owed += this.alloc[S2MDRS]! * LINE_CHUNKS;
+    L[S2MDRS]! -= this.ownAlloc[S2MDRS]!;
+    L[S2MNDR]! -= this.ownAlloc[S2MNDR]!;
+    owed += this.ownAlloc[S2MDRS]! * LINE_CHUNKS;
     this.fillG(Role.S2M, owed);
     return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
   }
@@ -125,42 +142,42 @@ export class Flit68Layout {
     for (let s = 1; s < F68_SLOTS; s++) {
       const a = s * 4;
       if (owed > 0) {
-        this.isData[s] = 1;
-        this.fmt[s] = G0;
+        this.ownIsData[s] = 1;
+        this.ownFmt[s] = G0;
         owed--;
         continue;
       }
       if (role === Role.M2S) {
         if (L[M2SReq]! > 0) {
-          this.fmt[s] = M2S_G4;
-          this.alloc[a + M2SReq] = 1;
+          this.ownFmt[s] = M2S_G4;
+          this.ownAlloc[a + M2SReq] = 1;
           L[M2SReq]!--;
         } else if (L[M2SRwD]! > 0) {
-          this.fmt[s] = M2S_G5;
-          this.alloc[a + M2SRwD] = 1;
+          this.ownFmt[s] = M2S_G5;
+          this.ownAlloc[a + M2SRwD] = 1;
           L[M2SRwD]!--;
           owed += LINE_CHUNKS;
-        } else this.fmt[s] = EMPTY_G68[role]!;
+        } else this.ownFmt[s] = EMPTY_G68[role]!;
       } else {
         const d = L[S2MDRS]!;
         const n = L[S2MNDR]!;
         if (d >= 2) {
-          this.fmt[s] = S2M_G6;
-          this.alloc[a + S2MDRS] = d;
+          this.ownFmt[s] = S2M_G6;
+          this.ownAlloc[a + S2MDRS] = d;
           L[S2MDRS] = 0;
           owed += d * LINE_CHUNKS;
         } else if (d === 1) {
-          this.fmt[s] = S2M_G4;
-          this.alloc[a + S2MDRS] = 1;
-          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
+          this.ownFmt[s] = S2M_G4;
+          this.ownAlloc[a + S2MDRS] = 1;
+          this.ownAlloc[a + S2MNDR] = n < 2 ? n : 2;
           L[S2MDRS] = 0;
-          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
+          L[S2MNDR]! -= this.ownAlloc[a + S2MNDR]!;
           owed += LINE_CHUNKS;
         } else if (n > 0) {
-          this.fmt[s] = S2M_G5;
-          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
-          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
-        } else this.fmt[s] = EMPTY_G68[role]!;
+          this.ownFmt[s] = S2M_G5;
+          this.ownAlloc[a + S2MNDR] = n < 2 ? n : 2;
+          L[S2MNDR]! -= this.ownAlloc[a + S2MNDR]!;
+        } else this.ownFmt[s] = EMPTY_G68[role]!;
       }
     }
   }
@@ -187,13 +204,13 @@ export function layoutIndex68(role: number, counts: Int32Array, owed: number): n
   return ((((role * SPAN[0] + c0) * SPAN[1] + c1) * SPAN[2] + c2) * SPAN[3] + c3) * OWED_SPAN + owed;
 }
 
-/** compute()'s result for every tabulated input, indexed by layoutIndex68. */
+/** compute()'s result for every tabulated input, indexed by layoutIndex68: one row (array) per input. */
 const LAYOUT68 = (() => {
   const ok = new Uint8Array(ENTRIES);
-  const fmt = new Int32Array(ENTRIES * F68_SLOTS);
-  const isData = new Uint8Array(ENTRIES * F68_SLOTS);
-  const alloc = new Int32Array(ENTRIES * F68_SLOTS * 4);
-  const l = new Flit68Layout();
+  const fmt: Int32Array[] = [];
+  const isData: Uint8Array[] = [];
+  const alloc: Int32Array[] = [];
+  const l = new Flit68Layout(); // never loaded: its fmt/isData/alloc are the arrays compute() fills
   const counts = new Int32Array(4);
   for (let role = 0; role < 2; role++) {
     for (counts[0] = 0; counts[0] < SPAN[0]; counts[0]++) {
@@ -203,9 +220,9 @@ const LAYOUT68 = (() => {
             for (let owed = 0; owed < OWED_SPAN; owed++) {
               const k = layoutIndex68(role, counts, owed);
               ok[k] = l.compute(role, counts, owed) ? 1 : 0;
-              fmt.set(l.fmt, k * F68_SLOTS);
-              isData.set(l.isData, k * F68_SLOTS);
-              alloc.set(l.alloc, k * F68_SLOTS * 4);
+              fmt[k] = Int32Array.from(l.fmt);
+              isData[k] = Uint8Array.from(l.isData);
+              alloc[k] = Int32Array.from(l.alloc);
             }
           }
         }
