@@ -5,7 +5,6 @@ import { crd68Amount, crd68Nibble } from '../link/Credits.ts';
 import {
   F68_BYTES, F68_CHUNK_BYTES, F68_FLIT_OFF, F68_LIMITS, F68_SLOTS, HDR68_BE, HDR68_DATACRD, HDR68_DIR, HDR68_REQCRD,
   HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68Fields, setProtocolId68, slotBit68,
-  M2S_G4, M2S_G5, M2S_H4, M2S_H5, S2M_G4, S2M_G5, S2M_G6, S2M_H3, S2M_H4, S2M_H5, G0,
 } from './Flit68.ts';
 import { Flit68Layout } from './Flit68Layout.ts';
 import { POS68 } from './Flit68Slots.ts';
