@@ -4,7 +4,7 @@ import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { crd256Amount, crd256Code, CRD256_MEM_DOWN, CRD256_MEM_UP } from '../link/Credits.ts';
 import {
   CAP_G256, CAP_H256, CrdField, F256_BYTES, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, group256, H_SLOT_MAX_OWED,
-  MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, slotByte256,
+  MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, setSlotFmt256, slotByte256,
 } from './Flit256.ts';
 import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, zeroInts } from './FlitFormat.ts';
 
@@ -94,7 +94,7 @@ export class Flit256Assembler implements FlitAssembler {
     if (this.nAdds >= MAX_ADDS) return false;
     this.counts[cls]!++;
     if (cls === M2SRwD) this.rwdSlots[this.nRwd++] = src ? rwdDataSlots(src, slot) : LINE_SLOTS + 1;
-    const ok = this.layout();
+    const ok = this.layout(true);
     this.counts[cls]!--;
     if (cls === M2SRwD) this.nRwd--;
     return ok;
@@ -124,7 +124,7 @@ export class Flit256Assembler implements FlitAssembler {
       }
       const f = this.fmt[s]!;
       if (s < 8) fmts |= f << (4 * s);
-      setBits(out, base, 0, SLOTFMT_BITS, f);
+      setSlotFmt256(out, base, f);
       const c = this.slotCls[s]!;
       for (let k = 0; k < this.slotN[s]!; k++) {
         const i = this.nextAdd(c);
@@ -204,8 +204,12 @@ export class Flit256Assembler implements FlitAssembler {
     return k;
   }
 
-  /** Place this.counts into the 15 slots; true if all fit. grp[g*4+c] = headers of class c in group g. */
-  private layout(): boolean {
+  /**
+   * Place this.counts into the 15 slots; true if all fit. grp[g*4+c] = headers of class c in group g.
+   * `feasibilityOnly` (canAdd) stops as soon as every message has a slot: the answer is then known
+   * (placed messages stay placed), and finish() lays the flit out in full again.
+   */
+  private layout(feasibilityOnly = false): boolean {
     const L = this.left;
     for (let c = 0; c < 4; c++) L[c] = this.counts[c]!;
     zeroInts(this.grp);
@@ -244,6 +248,7 @@ export class Flit256Assembler implements FlitAssembler {
         else if (c === M2SRwD) owed += this.rwdSlots[rwdI++]!;
         break;
       }
+      if (feasibilityOnly && L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0) return true;
     }
     return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
   }

@@ -4,7 +4,7 @@ import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { CRD256_EMPTY, CRD256_MEM_DOWN, CRD256_MEM_UP, crd256Amount, crd256IsForeign } from '../link/Credits.ts';
 import {
   CAP_G256, CAP_H256, classOfFmt256, CrdField, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, G256_MSG_BITS,
-  getCrd256, getFlitType256, group256, H_SLOT_MAX_OWED, H256_MSG_BITS, MSG_BITS256, SLOTFMT256_LLCTRL, SLOTFMT_BITS, slotByte256,
+  getCrd256, getFlitType256, getSlotFmt256, group256, H_SLOT_MAX_OWED, H256_MSG_BITS, MSG_BITS256, SLOTFMT256_LLCTRL, SLOTFMT_BITS, slotByte256,
 } from './Flit256.ts';
 import { ChunkCopier, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, RxDelivery, zeroInts } from './FlitFormat.ts';
 
@@ -99,7 +99,7 @@ export class Flit256Parser implements FlitParser {
         this.takeSlot(buf, base, outs);
         continue;
       }
-      const fmt = getBits(buf, base, 0, SLOTFMT_BITS);
+      const fmt = getSlotFmt256(buf, base);
       if (s === 0 && fmt === SLOTFMT256_LLCTRL) {
         // H8 link-layer control message: later slots are reserved; the link layer reads it.
         this.kind = FlitKind.Control;
