@@ -74,17 +74,30 @@ export function tableBits(t: WireTable): number {
   return n;
 }
 
-// How each wire field maps onto a MemMsg channel slot.
+// How each wire field maps onto a MemMsg channel slot. One kind per column, so encode/decode name
+// the column directly (a `col[name]` lookup per field cost more than the field itself).
 const K_VALID = 0; // always 1 on encode; decode ignores it (the slot parser checks it first)
-const K_COL = 1; // a MemMsg column, same value
+const K_ZERO = 1; // reserved, TC, CKID: written 0 (not modelled), read and ignored
 const K_ADDR_HI = 2; // Addr[51:6] <-> addr / 64
 const K_ADDR5 = 3; // Addr[5] <-> bit 5 of addr
-const K_ZERO = 4; // reserved, TC, CKID: written 0 (not modelled), read and ignored
-const K_TRP = 5; // written from the opcode (a MemWrPtl carries its byte enables in a trailer)
+const K_TRP = 4; // written from the opcode (a MemWrPtl carries its byte enables in a trailer)
+// The same value in a MemMsg column:
+const K_OPCODE = 5;
+const K_SNP_TYPE = 6;
+const K_META_FIELD = 7;
+const K_META_VALUE = 8;
+const K_TAG = 9;
+const K_LD_ID = 10;
+const K_POISON = 11;
+const K_DEV_LOAD = 12;
 
 const COLUMN_OF: Readonly<Record<string, MemMsgField>> = {
   MemOpcode: 'opcode', Opcode: 'opcode', SnpType: 'snpType', MetaField: 'metaField', MetaValue: 'metaValue',
   Tag: 'tag', LdId: 'ldId', Poison: 'poison', DevLoad: 'devLoad',
+};
+const KIND_OF_COLUMN: Readonly<Partial<Record<MemMsgField, number>>> = {
+  opcode: K_OPCODE, snpType: K_SNP_TYPE, metaField: K_META_FIELD, metaValue: K_META_VALUE, tag: K_TAG, ldId: K_LD_ID,
+  poison: K_POISON, devLoad: K_DEV_LOAD,
 };
 
 /** A table compiled to flat arrays so encode/decode run without allocation. */
@@ -117,7 +130,7 @@ export function compileTable(cls: MsgClass, t: WireTable): CompiledTable {
       : name === 'Address' ? K_ADDR_HI
       : name === 'Addr5' ? K_ADDR5
       : name === 'TRP' ? K_TRP
-      : col !== null ? K_COL
+      : col !== null ? KIND_OF_COLUMN[col]!
       : K_ZERO;
   }
   return { cls, bits: off, widths, offsets, kinds, cols, names: t.map((f) => f[0]) };
@@ -136,26 +149,82 @@ export interface MemMsgSlots {
   readonly bytes: Uint8Array;
 }
 
+/** Value of field `f` of table `t` for the message in slot `slot`, before truncation to the field. */
+function fieldValue(t: CompiledTable, f: number, c: MemMsgSlots['col'], slot: number): number {
+  const m = POW2[t.widths[f]!]!;
+  switch (t.kinds[f]) {
+    case K_VALID: return 1;
+    case K_ADDR_HI: return wrapToField(Math.floor(c.addr[slot]! / 64), m);
+    case K_ADDR5: return Math.floor(c.addr[slot]! / 32) % 2;
+    case K_TRP: return t.cls === MsgClass.M2SRwD && c.opcode[slot] === M2SRwDOp.MemWrPtl ? 1 : 0;
+    case K_OPCODE: return wrapToField(c.opcode[slot]!, m);
+    case K_SNP_TYPE: return wrapToField(c.snpType[slot]!, m);
+    case K_META_FIELD: return wrapToField(c.metaField[slot]!, m);
+    case K_META_VALUE: return wrapToField(c.metaValue[slot]!, m);
+    case K_TAG: return wrapToField(c.tag[slot]!, m);
+    case K_LD_ID: return wrapToField(c.ldId[slot]!, m);
+    case K_POISON: return wrapToField(c.poison[slot]!, m);
+    case K_DEV_LOAD: return wrapToField(c.devLoad[slot]!, m);
+    default: return 0;
+  }
+}
+
 /**
  * Write one message (slot `slot` of `src`) at bit `bitPos` of `buf` from byte `byteOff`, Valid = 1.
  * Column values wider than their field are truncated to the field (the caller validates at the edge).
+ *
+ * The fields are contiguous and together cover the message's bits, so they are streamed LSB-first
+ * through a small accumulator and stored a whole byte at a time; only the bits of the first and last
+ * byte outside the message are kept, as a field-by-field setBits would.
  */
 export function encodeMsg(t: CompiledTable, src: MemMsgSlots, slot: number, buf: Uint8Array, byteOff: number, bitPos: number): void {
   const c = src.col;
-  for (let i = 0; i < t.widths.length; i++) {
-    const w = t.widths[i]!;
-    const p = bitPos + t.offsets[i]!;
-    let v = 0;
-    switch (t.kinds[i]) {
-      case K_VALID: v = 1; break;
-      case K_COL: v = wrapToField(c[t.cols[i]!][slot]!, POW2[w]!); break;
-      case K_ADDR_HI: v = wrapToField(Math.floor(c.addr[slot]! / 64), POW2[w]!); break;
-      case K_ADDR5: v = Math.floor(c.addr[slot]! / 32) % 2; break;
-      case K_TRP: v = t.cls === MsgClass.M2SRwD && c.opcode[slot] === M2SRwDOp.MemWrPtl ? 1 : 0; break;
-      default: v = 0;
+  const widths = t.widths;
+  // `acc` holds `n` (< 8 between fields) bits not yet stored, destined for byte `i`; it starts with
+  // the bits of that byte below the message.
+  let i = byteOff + (bitPos >> 3);
+  let n = bitPos & 7;
+  let acc = buf[i]! & ((1 << n) - 1);
+  for (let f = 0; f < widths.length; f++) {
+    let v = fieldValue(t, f, c, slot);
+    if (!(v >= 0 && Math.floor(v) === v)) {
+      // A negative, fractional or NaN column value (never produced by the model): keep the exact
+      // field-by-field result for it. That rewrites every bit of the message, including any
+      // bytes stored above.
+      encodeByField(t, src, slot, buf, byteOff, bitPos);
+      return;
     }
-    setBits(buf, byteOff, p, w, v);
+    // 0 ≤ v < 2^width here. Pieces of ≤ 24 bits keep acc below 2^31 (n ≤ 7).
+    let left = widths[f]!;
+    while (left > 24) {
+      const hi = Math.floor(v / TWO24);
+      acc |= (v - hi * TWO24) << n;
+      n += 24;
+      v = hi;
+      left -= 24;
+      while (n >= 8) {
+        buf[i++] = acc & 0xff;
+        acc >>>= 8;
+        n -= 8;
+      }
+    }
+    acc |= v << n;
+    n += left;
+    while (n >= 8) {
+      buf[i++] = acc & 0xff;
+      acc >>>= 8;
+      n -= 8;
+    }
   }
+  if (n > 0) buf[i] = (buf[i]! & (0xff << n)) | acc;
+}
+
+const TWO24 = 2 ** 24;
+
+/** encodeMsg as a setBits per field (the reference behaviour, for values the fast path does not take). */
+function encodeByField(t: CompiledTable, src: MemMsgSlots, slot: number, buf: Uint8Array, byteOff: number, bitPos: number): void {
+  const c = src.col;
+  for (let f = 0; f < t.widths.length; f++) setBits(buf, byteOff, bitPos + t.offsets[f]!, t.widths[f]!, fieldValue(t, f, c, slot));
 }
 
 /**
@@ -169,28 +238,65 @@ function wrapToField(x: number, m: number): number {
 /**
  * Read one message at bit `bitPos` into slot `slot` of `dst`. Every MemMsg column is written
  * (columns the format lacks become 0), so a reused slot never keeps stale values.
+ *
+ * The fields are contiguous, so they are streamed LSB-first from a small accumulator that is topped
+ * up a byte at a time (only the bytes the message covers are read, as with getBits per field).
  */
 export function decodeMsg(t: CompiledTable, buf: Uint8Array, byteOff: number, bitPos: number, dst: MemMsgSlots, slot: number): void {
-  const c = dst.col;
-  c.opcode[slot] = 0; c.tag[slot] = 0; c.addr[slot] = 0; c.snpType[slot] = 0; c.metaField[slot] = 0;
-  c.metaValue[slot] = 0; c.ldId[slot] = 0; c.poison[slot] = 0; c.devLoad[slot] = 0; c.beLo[slot] = 0;
-  c.beHi[slot] = 0; c.trp[slot] = 0; c.spid[slot] = 0; c.dpid[slot] = 0;
-  let addr = 0;
-  for (let i = 0; i < t.widths.length; i++) {
-    const k = t.kinds[i]!;
-    if (k === K_VALID || k === K_ZERO) continue;
-    const v = getBits(buf, byteOff, bitPos + t.offsets[i]!, t.widths[i]!);
-    if (k === K_COL) c[t.cols[i]!][slot] = v;
-    else if (k === K_ADDR_HI) addr += v * 64;
-    else if (k === K_ADDR5) addr += v * 32;
-    else c.trp[slot] = v;
+  let opcode = 0, tag = 0, addr = 0, snpType = 0, metaField = 0, metaValue = 0, ldId = 0, poison = 0, devLoad = 0, trp = 0;
+  const kinds = t.kinds;
+  const widths = t.widths;
+  // `acc` holds the next `n` bits of the message; pieces of ≤ 24 bits keep it below 2^31.
+  let i = byteOff + (bitPos >> 3);
+  let acc = buf[i++]! >>> (bitPos & 7);
+  let n = 8 - (bitPos & 7);
+  for (let f = 0; f < kinds.length; f++) {
+    // Wide fields (the address) in 24-bit pieces, low piece first.
+    let left = widths[f]!;
+    let v = 0;
+    let scale = 1;
+    while (left > 24) {
+      while (n < 24) {
+        acc |= buf[i++]! << n;
+        n += 8;
+      }
+      v += (acc & 0xffffff) * scale;
+      acc >>>= 24;
+      n -= 24;
+      scale *= TWO24;
+      left -= 24;
+    }
+    while (n < left) {
+      acc |= buf[i++]! << n;
+      n += 8;
+    }
+    v += (acc & ((1 << left) - 1)) * scale;
+    acc >>>= left;
+    n -= left;
+    switch (kinds[f]) {
+      case K_ADDR_HI: addr += v * 64; break;
+      case K_ADDR5: addr += v * 32; break;
+      case K_TRP: trp = v; break;
+      case K_OPCODE: opcode = v; break;
+      case K_SNP_TYPE: snpType = v; break;
+      case K_META_FIELD: metaField = v; break;
+      case K_META_VALUE: metaValue = v; break;
+      case K_TAG: tag = v; break;
+      case K_LD_ID: ldId = v; break;
+      case K_POISON: poison = v; break;
+      case K_DEV_LOAD: devLoad = v; break;
+      default: break; // Valid (the slot parser checked it), reserved
+    }
   }
-  c.addr[slot] = addr;
+  const c = dst.col;
+  c.opcode[slot] = opcode; c.tag[slot] = tag; c.addr[slot] = addr; c.snpType[slot] = snpType; c.metaField[slot] = metaField;
+  c.metaValue[slot] = metaValue; c.ldId[slot] = ldId; c.poison[slot] = poison; c.devLoad[slot] = devLoad; c.beLo[slot] = 0;
+  c.beHi[slot] = 0; c.trp[slot] = trp; c.spid[slot] = 0; c.dpid[slot] = 0;
 }
 
 /** Valid bit (bit 0 of every message). */
 export function msgValid(buf: Uint8Array, byteOff: number, bitPos: number): boolean {
-  return getBits(buf, byteOff, bitPos, 1) === 1;
+  return ((buf[byteOff + (bitPos >> 3)]! >> (bitPos & 7)) & 1) === 1;
 }
 
 /** Every wire field of one message as name → value (display/JSON edge; allocates). */

@@ -23,6 +23,13 @@ export function slotByte256(s: number): number {
 }
 /** Each H/G slot begins with a 4-bit SlotFmt; messages follow, nibble aligned. */
 export const SLOTFMT_BITS = 4;
+/** SlotFmt of the slot whose first byte is `base`: bits [3:0] of that byte. */
+export function getSlotFmt256(buf: Uint8Array, base: number): number {
+  return buf[base]! & 0xf;
+}
+export function setSlotFmt256(buf: Uint8Array, base: number, fmt: number): void {
+  buf[base] = (buf[base]! & 0xf0) | (fmt & 0xf);
+}
 export const H256_MSG_BITS = 108;
 export const G256_MSG_BITS = 124;
 
@@ -64,6 +71,11 @@ export const CLASS_BY_FMT_NAME = MsgClass;
 
 /** CRD subfields (CXL 3.1 Table 4-19): [4:0] request class, [9:5] data class, [14:10] response class. */
 export function getCrd256(buf: Uint8Array, off: number, field: number): number {
+  // The three subfields lie in the CRD's first two bytes: one 16-bit read instead of getBits.
+  if (field >= 0 && field <= 2) {
+    const at = off + F256_CRD_OFF;
+    return ((buf[at]! | (buf[at + 1]! << 8)) >>> (field * 5)) & 0x1f;
+  }
   return getBits(buf, off + F256_CRD_OFF, field * 5, 5);
 }
 export function setCrd256(buf: Uint8Array, off: number, field: number, code: number): void {

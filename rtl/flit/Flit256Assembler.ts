@@ -4,9 +4,9 @@ import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { crd256Amount, crd256Code, CRD256_MEM_DOWN, CRD256_MEM_UP } from '../link/Credits.ts';
 import {
   CAP_G256, CAP_H256, CrdField, F256_BYTES, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, group256, H_SLOT_MAX_OWED,
-  MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, slotByte256,
+  MSG_BITS256, SLOTFMT256, SLOTFMT256_EMPTY, SLOTFMT_BITS, setCrd256, setFlitType256, setSlotFmt256, slotByte256,
 } from './Flit256.ts';
-import { type FlitAssembler, FlitKind } from './FlitFormat.ts';
+import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
@@ -32,10 +32,14 @@ export class Flit256Assembler implements FlitAssembler {
   private readonly ring = new Uint8Array(RING_SLOTS * G_BYTES);
   private ringHead = 0;
   private ringCount = 0;
+  /** Slot copies into the ring, one copier per class (each class comes from its own tx queue), and out of it. */
+  private readonly intoRing = [new ChunkCopier(), new ChunkCopier(), new ChunkCopier(), new ChunkCopier()];
+  private readonly outOfRing = new ChunkCopier();
   /** Headers per class in group D of the previous flit (the DA window spans flits). */
   private readonly prevD = new Int32Array(4);
 
   private out: Uint8Array = new Uint8Array(0);
+  private readonly zeroer = new FlitZeroer();
   private off = 0;
   private readonly counts = new Int32Array(4);
   private nAdds = 0;
@@ -81,8 +85,8 @@ export class Flit256Assembler implements FlitAssembler {
     this.off = off;
     this.nAdds = 0;
     this.nRwd = 0;
-    this.counts.fill(0);
-    zeroBytes(out, off, F256_BYTES);
+    zeroInts(this.counts);
+    this.zeroer.zero(out, off, F256_BYTES);
   }
 
   /** Would one more message of `cls` fit? Pass the message (src, slot) to account a MemWrPtl trailer exactly. */
@@ -90,7 +94,7 @@ export class Flit256Assembler implements FlitAssembler {
     if (this.nAdds >= MAX_ADDS) return false;
     this.counts[cls]!++;
     if (cls === M2SRwD) this.rwdSlots[this.nRwd++] = src ? rwdDataSlots(src, slot) : LINE_SLOTS + 1;
-    const ok = this.layout();
+    const ok = this.layout(true);
     this.counts[cls]!--;
     if (cls === M2SRwD) this.nRwd--;
     return ok;
@@ -110,7 +114,7 @@ export class Flit256Assembler implements FlitAssembler {
     const off = this.off;
     if (!this.layout()) throw new Error('Flit256Assembler: layout failed for counts canAdd accepted');
     setFlitType256(out, off, FLIT_TYPE_CACHEMEM);
-    this.cursor.fill(0);
+    zeroInts(this.cursor);
     let fmts = 0;
     for (let s = 0; s < F256_SLOTS; s++) {
       const base = off + slotByte256(s);
@@ -120,7 +124,7 @@ export class Flit256Assembler implements FlitAssembler {
       }
       const f = this.fmt[s]!;
       if (s < 8) fmts |= f << (4 * s);
-      setBits(out, base, 0, SLOTFMT_BITS, f);
+      setSlotFmt256(out, base, f);
       const c = this.slotCls[s]!;
       for (let k = 0; k < this.slotN[s]!; k++) {
         const i = this.nextAdd(c);
@@ -133,7 +137,7 @@ export class Flit256Assembler implements FlitAssembler {
     this.lastFormats = fmts;
     for (let c = 0; c < 4; c++) this.prevD[c] = this.grp[12 + c]!;
     // CRD: request field = M2S Req, response field = S2M NDR, data field = RwD or DRS, whichever is owed more.
-    this.sent.fill(0);
+    zeroInts(this.sent);
     const rq = crd256Code(owedReq, CRD256_MEM_DOWN);
     const rs = crd256Code(owedNdr, CRD256_MEM_UP);
     const rwd = owedRwD >= owedDrs;
@@ -159,8 +163,7 @@ export class Flit256Assembler implements FlitAssembler {
   private pushData(c: number, src: MemMsgSlots, sl: number): void {
     for (let k = 0; k < LINE_SLOTS; k++) {
       const at = this.ringSlot();
-      const from = sl * 64 + k * G_BYTES;
-      for (let b = 0; b < G_BYTES; b++) this.ring[at + b] = src.bytes[from + b]!;
+      this.intoRing[c]!.copy(src.bytes, sl * 64 + k * G_BYTES, this.ring, at, G_BYTES);
     }
     if (c === M2SRwD && src.col.opcode[sl] === M2SRwDOp.MemWrPtl) {
       // Trailer: 64 byte-enable bits (bit i = byte i), rest reserved (no EMD modelled).
@@ -173,15 +176,16 @@ export class Flit256Assembler implements FlitAssembler {
 
   private ringSlot(): number {
     if (this.ringCount >= RING_SLOTS) throw new Error('Flit256Assembler: data ring overflow');
-    const at = ((this.ringHead + this.ringCount) % RING_SLOTS) * G_BYTES;
+    // head < RING_SLOTS and count < RING_SLOTS here: one compare replaces %.
+    const t = this.ringHead + this.ringCount;
+    const at = (t < RING_SLOTS ? t : t - RING_SLOTS) * G_BYTES;
     this.ringCount++;
     return at;
   }
 
   private popSlot(dst: Uint8Array, at: number): void {
-    const from = this.ringHead * G_BYTES;
-    for (let b = 0; b < G_BYTES; b++) dst[at + b] = this.ring[from + b]!;
-    this.ringHead = (this.ringHead + 1) % RING_SLOTS;
+    this.outOfRing.copy(this.ring, this.ringHead * G_BYTES, dst, at, G_BYTES);
+    this.ringHead = this.ringHead + 1 < RING_SLOTS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
 
@@ -200,11 +204,15 @@ export class Flit256Assembler implements FlitAssembler {
     return k;
   }
 
-  /** Place this.counts into the 15 slots; true if all fit. grp[g*4+c] = headers of class c in group g. */
-  private layout(): boolean {
+  /**
+   * Place this.counts into the 15 slots; true if all fit. grp[g*4+c] = headers of class c in group g.
+   * `feasibilityOnly` (canAdd) stops as soon as every message has a slot: the answer is then known
+   * (placed messages stay placed), and finish() lays the flit out in full again.
+   */
+  private layout(feasibilityOnly = false): boolean {
     const L = this.left;
     for (let c = 0; c < 4; c++) L[c] = this.counts[c]!;
-    this.grp.fill(0);
+    zeroInts(this.grp);
     let owed = this.ringCount;
     const owedIn = owed;
     let rwdI = 0;
@@ -240,6 +248,7 @@ export class Flit256Assembler implements FlitAssembler {
         else if (c === M2SRwD) owed += this.rwdSlots[rwdI++]!;
         break;
       }
+      if (feasibilityOnly && L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0) return true;
     }
     return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
   }

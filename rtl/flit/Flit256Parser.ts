@@ -1,15 +1,17 @@
 import { bitsAreZero, getBits } from '../../src/bits/bitfield.ts';
-import { compiledTable, decodeMsg, type MemMsgSlots, msgValid } from '../cxl/MemFields.ts';
+import { COMPILED, decodeMsg, type MemMsgSlots, msgValid } from '../cxl/MemFields.ts';
 import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { CRD256_EMPTY, CRD256_MEM_DOWN, CRD256_MEM_UP, crd256Amount, crd256IsForeign } from '../link/Credits.ts';
 import {
   CAP_G256, CAP_H256, classOfFmt256, CrdField, F256_GROUP_LIMITS, F256_SLOTS, FLIT_TYPE_CACHEMEM, G256_MSG_BITS,
-  getCrd256, getFlitType256, group256, H_SLOT_MAX_OWED, H256_MSG_BITS, MSG_BITS256, SLOTFMT256_LLCTRL, SLOTFMT_BITS, slotByte256,
+  getCrd256, getFlitType256, getSlotFmt256, group256, H_SLOT_MAX_OWED, H256_MSG_BITS, MSG_BITS256, SLOTFMT256_LLCTRL, SLOTFMT_BITS, slotByte256,
 } from './Flit256.ts';
-import { copyMsg, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut } from './FlitFormat.ts';
+import { ChunkCopier, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, RxDelivery, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_SLOTS = 4;
+/** Wire tables of the 256B messages, by MsgClass. */
+const TABLES256 = COMPILED[1]!;
 const G_BYTES = 16;
 /** A legal stream owes at most ~36 data slots (CXL 3.1 §4.3.4): 12 messages; 24 leaves margin. */
 const PENDING = 24;
@@ -44,7 +46,12 @@ export class Flit256Parser implements FlitParser {
   private owedSlots = 0;
   private readonly prevD = new Int32Array(4);
   private readonly grp = new Int32Array(16);
-  private readonly stage: MemMsgSlots = memMsgSlots(1);
+  private readonly delivery = new RxDelivery();
+  private readonly intoPending = new ChunkCopier();
+
+  setPeerSpid(spid: number | undefined): void {
+    this.delivery.setPeerSpid(spid);
+  }
 
   get owed(): number {
     return this.owedSlots;
@@ -63,9 +70,9 @@ export class Flit256Parser implements FlitParser {
   parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void {
     this.flags = 0;
     this.pushed = 0;
-    this.credits.fill(0);
-    this.found.fill(0);
-    this.grp.fill(0);
+    zeroInts(this.credits);
+    zeroInts(this.found);
+    zeroInts(this.grp);
     this.empty = false;
     this.kind = FlitKind.Protocol;
     if (getFlitType256(buf, off) !== FLIT_TYPE_CACHEMEM) this.flags |= FlitFlag.ProtocolId;
@@ -92,7 +99,7 @@ export class Flit256Parser implements FlitParser {
         this.takeSlot(buf, base, outs);
         continue;
       }
-      const fmt = getBits(buf, base, 0, SLOTFMT_BITS);
+      const fmt = getSlotFmt256(buf, base);
       if (s === 0 && fmt === SLOTFMT256_LLCTRL) {
         // H8 link-layer control message: later slots are reserved; the link layer reads it.
         this.kind = FlitKind.Control;
@@ -119,8 +126,7 @@ export class Flit256Parser implements FlitParser {
           if (s === 0 && owedIn > H_SLOT_MAX_OWED) this.flags |= FlitFlag.Packing;
           this.startData(c, buf, base, bit);
         } else {
-          decodeMsg(compiledTable(256, c as MsgClass), buf, base, bit, this.stage, 0);
-          this.deliver(c, this.stage, 0, outs);
+          this.deliverHeader(c, buf, base, bit, outs);
         }
       }
       if (inSlot === 0) sawEmpty = true;
@@ -140,8 +146,10 @@ export class Flit256Parser implements FlitParser {
       this.flags |= FlitFlag.Rollover;
       return;
     }
-    const i = (this.pendHead + this.pendCount) % PENDING;
-    decodeMsg(compiledTable(256, c as MsgClass), buf, base, bit, this.pend, i);
+    // pendHead < PENDING and pendCount < PENDING here: one compare replaces %.
+    const t = this.pendHead + this.pendCount;
+    const i = t < PENDING ? t : t - PENDING;
+    decodeMsg(TABLES256[c]!, buf, base, bit, this.pend, i);
     const trp = this.pend.col.trp[i]!;
     let need = LINE_SLOTS;
     if (trp === 1) {
@@ -166,8 +174,7 @@ export class Flit256Parser implements FlitParser {
     const i = this.pendHead;
     const k = this.pendGot[i]!;
     if (k < LINE_SLOTS) {
-      const d = i * 64 + k * G_BYTES;
-      for (let b = 0; b < G_BYTES; b++) this.pend.bytes[d + b] = buf[at + b]!;
+      this.intoPending.copy(buf, at, this.pend.bytes, i * 64 + k * G_BYTES, G_BYTES);
     } else {
       this.pend.col.beLo[i] = getBits(buf, at, 0, 32);
       this.pend.col.beHi[i] = getBits(buf, at, 32, 32);
@@ -175,19 +182,33 @@ export class Flit256Parser implements FlitParser {
     this.pendGot[i] = k + 1;
     this.owedSlots--;
     if (k + 1 === this.pendNeed[i]) {
-      this.pendHead = (i + 1) % PENDING;
+      this.pendHead = i + 1 < PENDING ? i + 1 : 0;
       this.pendCount--;
       this.deliver(this.pendCls[i]!, this.pend, i, outs);
     }
   }
 
+  /** A message without data (Req, NDR): decoded straight into its rx channel slot. */
+  private deliverHeader(c: number, buf: Uint8Array, base: number, bit: number, outs: readonly MsgOut[]): void {
+    const out = outs[c]!;
+    if (!out.canPush()) {
+      this.flags |= FlitFlag.RxOverflow;
+      return;
+    }
+    const d = out.push();
+    decodeMsg(TABLES256[c]!, buf, base, bit, out, d);
+    this.delivery.header(c, out, d);
+    this.pushed++;
+  }
+
+  /** A data message whose last slot arrived: from the pending area into its rx channel. */
   private deliver(c: number, src: MemMsgSlots, i: number, outs: readonly MsgOut[]): void {
     const out = outs[c]!;
     if (!out.canPush()) {
       this.flags |= FlitFlag.RxOverflow;
       return;
     }
-    copyMsg(src, i, out, out.push(), 64);
+    this.delivery.data(c, src, i, out, out.push());
     this.pushed++;
   }
 }

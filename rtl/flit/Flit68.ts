@@ -83,6 +83,19 @@ export function setHdr68(buf: Uint8Array, off: number, bit: number, width: numbe
   setBits(buf, off + F68_FLIT_OFF, bit, width, v);
 }
 
+/**
+ * Write several header fields at once: the header bits set in `mask` take their value from
+ * `value` (bit i = header bit i, as the HDR68_* positions), the others keep theirs. Same result as
+ * one setHdr68 per field, with four byte stores.
+ */
+export function setHdr68Fields(buf: Uint8Array, off: number, mask: number, value: number): void {
+  const at = off + F68_FLIT_OFF;
+  for (let b = 0; b < 4; b++) {
+    const m = (mask >>> (8 * b)) & 0xff;
+    buf[at + b] = (buf[at + b]! & ~m) | ((value >>> (8 * b)) & m);
+  }
+}
+
 /** Set or clear the Ak bit (acknowledges 8 CRC-good flits, CXL 3.1 §4.2.2) — used by the link layer's TX. */
 export function setAk68(buf: Uint8Array, off: number, on: boolean): void {
   setHdr68(buf, off, HDR68_AK, 1, on ? 1 : 0);

@@ -1,16 +1,22 @@
 import { setBits, zeroBytes } from '../../src/bits/bitfield.ts';
-import { compiledTable, encodeMsg, type MemMsgSlots } from '../cxl/MemFields.ts';
+import { COMPILED, encodeMsg, type MemMsgSlots } from '../cxl/MemFields.ts';
 import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { crd68Amount, crd68Nibble } from '../link/Credits.ts';
 import {
   F68_BYTES, F68_CHUNK_BYTES, F68_FLIT_OFF, F68_LIMITS, F68_SLOTS, HDR68_BE, HDR68_DATACRD, HDR68_DIR, HDR68_REQCRD,
-  HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68, setProtocolId68, slotBit68,
-  M2S_G4, M2S_G5, M2S_H4, M2S_H5, S2M_G4, S2M_G5, S2M_G6, S2M_H3, S2M_H4, S2M_H5, G0,
+  HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68Fields, setProtocolId68, slotBit68,
 } from './Flit68.ts';
-import { EMPTY_G68, EMPTY_H68, POS68 } from './Flit68Slots.ts';
-import { type FlitAssembler, FlitKind, Role, roleOf } from './FlitFormat.ts';
+import { Flit68Layout } from './Flit68Layout.ts';
+import { POS68 } from './Flit68Slots.ts';
+import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
+/** Header bits a protocol flit writes: BE, Sz, the 4 slot formats, direction, the 3 credit nibbles. */
+const HDR68_PROTOCOL_FIELDS =
+  (1 << HDR68_BE) | (1 << HDR68_SZ) | (0xfff << HDR68_SLOT_FMT[0]) | (1 << HDR68_DIR) |
+  (0xf << HDR68_RSPCRD) | (0xf << HDR68_REQCRD) | (0xf << HDR68_DATACRD);
+/** Wire tables of the 68B messages, by MsgClass. */
+const TABLES68 = COMPILED[0]!;
 /** Chunks of one 64-byte line. */
 const LINE_CHUNKS = 4;
 /** Upper bound on messages in one flit: 2 Req + 1 RwD or 2 NDR + 3 DRS. */
@@ -30,8 +36,8 @@ const RING_CHUNKS = 32;
  * A flit uses one direction's formats (header bit 17, see Flit68.ts); data owed by earlier
  * flits forces the next flit's direction.
  *
- * Feasibility (canAdd) re-runs the deterministic layout on the would-be message counts, so what
- * canAdd accepts, finish() lays out identically.
+ * Feasibility (canAdd) asks the deterministic layout (Flit68Layout) about the would-be message
+ * counts, so what canAdd accepts, finish() lays out identically.
  */
 export class Flit68Assembler implements FlitAssembler {
   readonly sent = new Int32Array(4);
@@ -40,8 +46,12 @@ export class Flit68Assembler implements FlitAssembler {
   private ringHead = 0;
   private ringCount = 0;
   private ringRole = 0;
+  /** Chunk copies into the ring, one copier per class (each class comes from its own tx queue), and out of it. */
+  private readonly intoRing = [new ChunkCopier(), new ChunkCopier(), new ChunkCopier(), new ChunkCopier()];
+  private readonly outOfRing = new ChunkCopier();
 
   private out: Uint8Array = new Uint8Array(0);
+  private readonly zeroer = new FlitZeroer();
   private off = 0;
   private role = -1;
   private allData = false;
@@ -51,12 +61,10 @@ export class Flit68Assembler implements FlitAssembler {
   private readonly addSlot = new Int32Array(MAX_ADDS);
   private readonly addSrc: (MemMsgSlots | null)[] = new Array<MemMsgSlots | null>(MAX_ADDS).fill(null);
   private readonly cursor = new Int32Array(4);
+  /** Messages of each class placed so far in the slot being written (finish). */
+  private readonly taken = new Int32Array(4);
 
-  // layout result
-  private readonly fmt = new Int32Array(F68_SLOTS);
-  private readonly isData = new Uint8Array(F68_SLOTS);
-  private readonly alloc = new Int32Array(F68_SLOTS * 4);
-  private readonly left = new Int32Array(4);
+  private readonly layout = new Flit68Layout();
 
   get owed(): number {
     return this.ringCount;
@@ -86,8 +94,8 @@ export class Flit68Assembler implements FlitAssembler {
     this.allData = this.ringCount >= LINE_CHUNKS;
     this.role = this.ringCount > 0 ? this.ringRole : -1;
     this.nAdds = 0;
-    zero4(this.counts);
-    zeroBytes(out, off, F68_BYTES);
+    zeroInts(this.counts);
+    this.zeroer.zero(out, off, F68_BYTES);
   }
 
   canAdd(cls: MsgClass): boolean {
@@ -96,7 +104,7 @@ export class Flit68Assembler implements FlitAssembler {
     if (this.role >= 0 && this.role !== r) return false;
     if (this.counts[cls]! + 1 > F68_LIMITS[cls]!) return false;
     this.counts[cls]!++;
-    const ok = this.layout(r);
+    const ok = this.layout.fits(r, this.counts, this.ringCount);
     this.counts[cls]!--;
     return ok;
   }
@@ -113,7 +121,7 @@ export class Flit68Assembler implements FlitAssembler {
   finish(owedReq: number, owedRwD: number, owedNdr: number, owedDrs: number): FlitKind {
     const out = this.out;
     const off = this.off;
-    zero4(this.sent);
+    zeroInts(this.sent);
     setProtocolId68(out, off, ProtocolId.CacheMem);
     if (this.allData) {
       for (let s = 0; s < F68_SLOTS; s++) this.popChunk(out, off + F68_FLIT_OFF + s * F68_CHUNK_BYTES);
@@ -122,7 +130,8 @@ export class Flit68Assembler implements FlitAssembler {
     }
     // A flit with no message still carries credits; its direction picks which data credit it can return.
     const role = this.role >= 0 ? this.role : owedRwD > owedDrs ? Role.S2M : Role.M2S;
-    if (!this.layout(role)) throw new Error('Flit68Assembler: layout failed for counts canAdd accepted');
+    const lay = this.layout;
+    if (!lay.load(role, this.counts, this.ringCount)) throw new Error('Flit68Assembler: layout failed for counts canAdd accepted');
     // New data joins the rollover ring behind older chunks, in header order (= add order: at most
     // one data slot per flit carries data headers).
     let be = 0;
@@ -133,19 +142,17 @@ export class Flit68Assembler implements FlitAssembler {
       sz = 1;
       const src = this.addSrc[i]!;
       const slot = this.addSlot[i]!;
-      for (let k = 0; k < LINE_CHUNKS; k++) this.pushChunk(src.bytes, slot * 64 + k * F68_CHUNK_BYTES);
+      for (let k = 0; k < LINE_CHUNKS; k++) this.pushChunk(c, src.bytes, slot * 64 + k * F68_CHUNK_BYTES);
       if (c === M2SRwD && src.col.opcode[slot] === M2SRwDOp.MemWrPtl) {
         be = 1;
         this.pushBeChunk(src.col.beLo[slot]!, src.col.beHi[slot]!);
       }
     }
-    setHdr68(out, off, HDR68_BE, 1, be);
-    setHdr68(out, off, HDR68_SZ, 1, sz);
-    setHdr68(out, off, HDR68_DIR, 1, role);
     let fmts = 0;
+    let slotFmtBits = 0;
     for (let s = 0; s < F68_SLOTS; s++) {
-      setHdr68(out, off, HDR68_SLOT_FMT[s]!, 3, this.fmt[s]!);
-      fmts |= this.fmt[s]! << (4 * s);
+      fmts |= lay.fmt[s]! << (4 * s);
+      slotFmtBits |= (lay.fmt[s]! & 7) << HDR68_SLOT_FMT[s]!;
     }
     this.lastFormats = fmts;
     // Credit returns: ReqCrd = M2S Req, RspCrd = S2M NDR, DataCrd = M2S RwD in an S2M flit (the
@@ -153,27 +160,35 @@ export class Flit68Assembler implements FlitAssembler {
     const reqN = crd68Nibble(owedReq);
     const rspN = crd68Nibble(owedNdr);
     const dataN = crd68Nibble(role === Role.S2M ? owedRwD : owedDrs);
-    setHdr68(out, off, HDR68_REQCRD, 4, reqN);
-    setHdr68(out, off, HDR68_RSPCRD, 4, rspN);
-    setHdr68(out, off, HDR68_DATACRD, 4, dataN);
+    setHdr68Fields(
+      out, off, HDR68_PROTOCOL_FIELDS,
+      (be << HDR68_BE) | (sz << HDR68_SZ) | slotFmtBits | ((role & 1) << HDR68_DIR) |
+        ((rspN & 0xf) << HDR68_RSPCRD) | ((reqN & 0xf) << HDR68_REQCRD) | ((dataN & 0xf) << HDR68_DATACRD),
+    );
     this.sent[M2SReq] = crd68Amount(reqN);
     this.sent[S2MNDR] = crd68Amount(rspN);
     this.sent[role === Role.S2M ? M2SRwD : S2MDRS] = crd68Amount(dataN);
 
-    zero4(this.cursor);
+    zeroInts(this.cursor);
     for (let s = 0; s < F68_SLOTS; s++) {
       const base = F68_FLIT_OFF + (slotBit68(s) >> 3);
-      if (this.isData[s]) {
+      if (lay.isData[s]) {
         this.popChunk(out, off + base);
         continue;
       }
-      const pos = POS68[role]![s === 0 ? 0 : 1]![this.fmt[s]!]!;
+      const alloc = lay.alloc;
+      const a = s * 4;
+      if (alloc[a]! + alloc[a + 1]! + alloc[a + 2]! + alloc[a + 3]! === 0) continue; // no message in this slot
+      // The first alloc[a + c] positions of class c in the slot's format take messages of class c.
+      const taken = this.taken;
+      zeroInts(taken);
+      const pos = POS68[role]![s === 0 ? 0 : 1]![lay.fmt[s]!]!;
       for (let p = 0; p < pos.length; p += 2) {
         const c = pos[p]! as MsgClass;
-        if (this.alloc[s * 4 + c]! === 0) continue;
-        this.alloc[s * 4 + c]!--;
+        if (taken[c]! >= alloc[a + c]!) continue;
+        taken[c]!++;
         const i = this.nextAdd(c);
-        encodeMsg(compiledTable(68, c), this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
+        encodeMsg(TABLES68[c]!, this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
       }
     }
     if (this.ringCount > 0) this.ringRole = role;
@@ -188,16 +203,22 @@ export class Flit68Assembler implements FlitAssembler {
     return i;
   }
 
-  private pushChunk(src: Uint8Array, from: number): void {
+  /** Ring index of the next chunk pushed (head < RING_CHUNKS and count ≤ RING_CHUNKS: one wrap at most). */
+  private ringTail(): number {
+    const t = this.ringHead + this.ringCount;
+    return t < RING_CHUNKS ? t : t - RING_CHUNKS;
+  }
+
+  private pushChunk(cls: number, src: Uint8Array, from: number): void {
     if (this.ringCount >= RING_CHUNKS) throw new Error('Flit68Assembler: rollover ring overflow');
-    const at = ((this.ringHead + this.ringCount) % RING_CHUNKS) * F68_CHUNK_BYTES;
-    for (let b = 0; b < F68_CHUNK_BYTES; b++) this.ring[at + b] = src[from + b]!;
+    const at = this.ringTail() * F68_CHUNK_BYTES;
+    this.intoRing[cls]!.copy(src, from, this.ring, at, F68_CHUNK_BYTES);
     this.ringCount++;
   }
 
   /** Byte-enable slot: 64 enable bits (bit i = byte i of the line), then 64 reserved bits. */
   private pushBeChunk(beLo: number, beHi: number): void {
-    const at = ((this.ringHead + this.ringCount) % RING_CHUNKS) * F68_CHUNK_BYTES;
+    const at = this.ringTail() * F68_CHUNK_BYTES;
     zeroBytes(this.ring, at, F68_CHUNK_BYTES);
     setBits(this.ring, at, 0, 32, beLo);
     setBits(this.ring, at, 32, 32, beHi);
@@ -205,145 +226,8 @@ export class Flit68Assembler implements FlitAssembler {
   }
 
   private popChunk(dst: Uint8Array, at: number): void {
-    const from = this.ringHead * F68_CHUNK_BYTES;
-    for (let b = 0; b < F68_CHUNK_BYTES; b++) dst[at + b] = this.ring[from + b]!;
-    this.ringHead = (this.ringHead + 1) % RING_CHUNKS;
+    this.outOfRing.copy(this.ring, this.ringHead * F68_CHUNK_BYTES, dst, at, F68_CHUNK_BYTES);
+    this.ringHead = this.ringHead + 1 < RING_CHUNKS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
-
-  /**
-   * Place this.counts into slots for `role`; true if everything fits. Tries H-slot contents in a
-   * fixed preference order; G slots are filled greedily after any owed data.
-   */
-  private layout(role: number): boolean {
-    const cand = role === Role.M2S ? 2 : 4;
-    for (let k = 0; k < cand; k++) {
-      if (role === Role.M2S ? this.tryM2S(k) : this.tryS2M(k)) return true;
-    }
-    // No header at all: an empty (credit-only) flit.
-    const any = this.counts[0]! + this.counts[1]! + this.counts[2]! + this.counts[3]!;
-    if (any !== 0) return false;
-    this.resetLayout();
-    this.fmt[0] = EMPTY_H68[role]!;
-    this.fillG(role, this.ringCount);
-    return true;
-  }
-
-  private resetLayout(): void {
-    // Plain loops, not fill(0): layout() resets several times per flit, and the builtin call costs
-    // more than these 16 + 4 stores (speed only).
-    const alloc = this.alloc;
-    for (let i = 0; i < alloc.length; i++) alloc[i] = 0;
-    const isData = this.isData;
-    for (let i = 0; i < isData.length; i++) isData[i] = 0;
-    for (let c = 0; c < 4; c++) this.left[c] = this.counts[c]!;
-  }
-
-  /** M2S H-slot candidates: 0 = H4 (the RwD), 1 = H5 (a Req). */
-  private tryM2S(k: number): boolean {
-    this.resetLayout();
-    const L = this.left;
-    let owed = this.ringCount;
-    if (k === 0) {
-      if (L[M2SRwD] === 0) return false;
-      this.fmt[0] = M2S_H4;
-      this.alloc[M2SRwD] = 1;
-      L[M2SRwD]!--;
-      owed += LINE_CHUNKS;
-    } else {
-      if (L[M2SReq] === 0) return false;
-      this.fmt[0] = M2S_H5;
-      this.alloc[M2SReq] = 1;
-      L[M2SReq]!--;
-    }
-    this.fillG(Role.M2S, owed);
-    return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
-  }
-
-  /** S2M H-slot candidates: 0 = H5 (2 DRS, MDH), 1 = H3 (DRS + NDR), 2 = H4 (NDRs), 3 = H3 (DRS only). */
-  private tryS2M(k: number): boolean {
-    this.resetLayout();
-    const L = this.left;
-    const d = L[S2MDRS]!;
-    const n = L[S2MNDR]!;
-    let owed = this.ringCount;
-    if (k === 0) {
-      if (d !== 2) return false;
-      this.fmt[0] = S2M_H5;
-      this.alloc[S2MDRS] = 2;
-    } else if (k === 1) {
-      if (d !== 1 || n === 0) return false;
-      this.fmt[0] = S2M_H3;
-      this.alloc[S2MDRS] = 1;
-      this.alloc[S2MNDR] = 1;
-    } else if (k === 2) {
-      if (n === 0) return false;
-      this.fmt[0] = S2M_H4;
-      this.alloc[S2MNDR] = n < 2 ? n : 2;
-    } else {
-      if (d !== 1) return false;
-      this.fmt[0] = S2M_H3;
-      this.alloc[S2MDRS] = 1;
-    }
-    L[S2MDRS]! -= this.alloc[S2MDRS]!;
-    L[S2MNDR]! -= this.alloc[S2MNDR]!;
-    owed += this.alloc[S2MDRS]! * LINE_CHUNKS;
-    this.fillG(Role.S2M, owed);
-    return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
-  }
-
-  /** Slots 1-3: owed data first, then headers greedily; a data header makes the following slots data. */
-  private fillG(role: number, owedIn: number): void {
-    const L = this.left;
-    let owed = owedIn;
-    for (let s = 1; s < F68_SLOTS; s++) {
-      const a = s * 4;
-      if (owed > 0) {
-        this.isData[s] = 1;
-        this.fmt[s] = G0;
-        owed--;
-        continue;
-      }
-      if (role === Role.M2S) {
-        if (L[M2SReq]! > 0) {
-          this.fmt[s] = M2S_G4;
-          this.alloc[a + M2SReq] = 1;
-          L[M2SReq]!--;
-        } else if (L[M2SRwD]! > 0) {
-          this.fmt[s] = M2S_G5;
-          this.alloc[a + M2SRwD] = 1;
-          L[M2SRwD]!--;
-          owed += LINE_CHUNKS;
-        } else this.fmt[s] = EMPTY_G68[role]!;
-      } else {
-        const d = L[S2MDRS]!;
-        const n = L[S2MNDR]!;
-        if (d >= 2) {
-          this.fmt[s] = S2M_G6;
-          this.alloc[a + S2MDRS] = d;
-          L[S2MDRS] = 0;
-          owed += d * LINE_CHUNKS;
-        } else if (d === 1) {
-          this.fmt[s] = S2M_G4;
-          this.alloc[a + S2MDRS] = 1;
-          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
-          L[S2MDRS] = 0;
-          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
-          owed += LINE_CHUNKS;
-        } else if (n > 0) {
-          this.fmt[s] = S2M_G5;
-          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
-          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
-        } else this.fmt[s] = EMPTY_G68[role]!;
-      }
-    }
-  }
-}
-
-/** Zero a per-class array (one entry per MsgClass) with plain stores: cheaper than fill(0) per flit. */
-function zero4(a: Int32Array): void {
-  a[0] = 0;
-  a[1] = 0;
-  a[2] = 0;
-  a[3] = 0;
 }

@@ -1,17 +1,19 @@
 import { getBits } from '../../src/bits/bitfield.ts';
-import { compiledTable, decodeMsg, type MemMsgSlots, msgValid } from '../cxl/MemFields.ts';
+import { COMPILED, decodeMsg, type MemMsgSlots, msgValid } from '../cxl/MemFields.ts';
 import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { crd68Amount } from '../link/Credits.ts';
 import {
   F68_CHUNK_BYTES, F68_FLIT_OFF, F68_LIMITS, F68_SLOTS, FMT68_RSVD, G0, G68_BITS, H68_BITS, HDR68_BE, HDR68_DATACRD,
-  HDR68_DIR, HDR68_REQCRD, HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, HDR68_TYPE, getHdr68, getProtocolId68, ProtocolId, slotBit68,
+  HDR68_DIR, HDR68_REQCRD, HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, HDR68_TYPE, getProtocolId68, ProtocolId, slotBit68,
 } from './Flit68.ts';
-import { isForeign68, isMdh68, POS68 } from './Flit68Slots.ts';
-import { copyMsg, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role } from './FlitFormat.ts';
+import { isMdh68, POS68 } from './Flit68Slots.ts';
+import { ChunkCopier, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role, RxDelivery, zeroInts } from './FlitFormat.ts';
 import { bitsAreZero } from '../../src/bits/bitfield.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
 const LINE_CHUNKS = 4;
+/** Wire tables of the 68B messages, by MsgClass. */
+const TABLES68 = COMPILED[0]!;
 /** Data messages waiting for their chunks; a legal stream has ≤ 4 (3 DRS + one partly received). */
 const PENDING = 8;
 
@@ -42,7 +44,12 @@ export class Flit68Parser implements FlitParser {
   private pendHead = 0;
   private pendCount = 0;
   private owedChunks = 0;
-  private readonly stage: MemMsgSlots = memMsgSlots(1);
+  private readonly delivery = new RxDelivery();
+  private readonly intoPending = new ChunkCopier();
+
+  setPeerSpid(spid: number | undefined): void {
+    this.delivery.setPeerSpid(spid);
+  }
 
   get owed(): number {
     return this.owedChunks;
@@ -60,32 +67,35 @@ export class Flit68Parser implements FlitParser {
   parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void {
     this.flags = 0;
     this.pushed = 0;
-    this.credits.fill(0);
-    this.found.fill(0);
+    zeroInts(this.credits);
+    zeroInts(this.found);
     if (getProtocolId68(buf, off) !== ProtocolId.CacheMem) this.flags |= FlitFlag.ProtocolId;
     if (this.owedChunks >= LINE_CHUNKS) {
       this.kind = FlitKind.AllData;
       for (let s = 0; s < F68_SLOTS; s++) this.takeChunk(buf, off + F68_FLIT_OFF + s * F68_CHUNK_BYTES, outs);
       return;
     }
-    const dir = getHdr68(buf, off, HDR68_DIR, 1);
-    const data = getHdr68(buf, off, HDR68_DATACRD, 4);
-    this.credits[M2SReq] = crd68Amount(getHdr68(buf, off, HDR68_REQCRD, 4));
-    this.credits[S2MNDR] = crd68Amount(getHdr68(buf, off, HDR68_RSPCRD, 4));
+    // The 32-bit flit header, read once; fields at the HDR68_* bit positions (all within it).
+    const at = off + F68_FLIT_OFF;
+    const hdr = (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
+    const dir = (hdr >>> HDR68_DIR) & 1;
+    const data = (hdr >>> HDR68_DATACRD) & 0xf;
+    this.credits[M2SReq] = crd68Amount((hdr >>> HDR68_REQCRD) & 0xf);
+    this.credits[S2MNDR] = crd68Amount((hdr >>> HDR68_RSPCRD) & 0xf);
     this.credits[dir === Role.S2M ? M2SRwD : S2MDRS] = crd68Amount(data);
-    if (getHdr68(buf, off, HDR68_TYPE, 1) === 1) {
+    if (((hdr >>> HDR68_TYPE) & 1) === 1) {
       // Control flit: only the header credits concern the unpacker; the link layer reads the rest.
       this.kind = FlitKind.Control;
       return;
     }
     this.kind = FlitKind.Protocol;
-    const be = getHdr68(buf, off, HDR68_BE, 1);
-    const sz = getHdr68(buf, off, HDR68_SZ, 1);
+    const be = (hdr >>> HDR68_BE) & 1;
+    const sz = (hdr >>> HDR68_SZ) & 1;
     let dataMsgsStarted = 0;
     let mdhSlots = 0;
     let sawEmptyH = false;
     for (let s = 0; s < F68_SLOTS; s++) {
-      const fmt = getHdr68(buf, off, HDR68_SLOT_FMT[s]!, 3);
+      const fmt = (hdr >>> HDR68_SLOT_FMT[s]!) & 7;
       const base = off + F68_FLIT_OFF + (slotBit68(s) >> 3);
       const isG = s > 0;
       if (isG && this.owedChunks > 0) {
@@ -101,12 +111,13 @@ export class Flit68Parser implements FlitParser {
         this.flags |= FlitFlag.DataOrder; // a data chunk nobody owes
         continue;
       }
-      if (isForeign68(dir, isG, fmt)) {
+      const pos = POS68[dir]![isG ? 1 : 0]![fmt]!;
+      if (pos.length === 0) {
+        // A format without CXL.mem messages (isForeign68: neither reserved nor G0, checked above).
         if (!bitsAreZero(buf, base, 0, isG ? G68_BITS : H68_BITS)) this.flags |= FlitFlag.Format;
         if (!isG) sawEmptyH = true;
         continue;
       }
-      const pos = POS68[dir]![isG ? 1 : 0]![fmt]!;
       let inSlot = 0;
       let drsInSlot = 0;
       for (let p = 0; p < pos.length; p += 2) {
@@ -121,8 +132,7 @@ export class Flit68Parser implements FlitParser {
           if (drsInSlot <= 1) dataMsgsStarted++;
           this.startData(cls, buf, base, bit, be, sz);
         } else {
-          decodeMsg(compiledTable(68, cls), buf, base, bit, this.stage, 0);
-          this.deliver(cls, this.stage, 0, outs);
+          this.deliverHeader(cls, buf, base, bit, outs);
         }
       }
       if (isMdh68(dir, isG, fmt) && drsInSlot > 0) {
@@ -143,8 +153,10 @@ export class Flit68Parser implements FlitParser {
       this.flags |= FlitFlag.Rollover;
       return;
     }
-    const i = (this.pendHead + this.pendCount) % PENDING;
-    decodeMsg(compiledTable(68, cls), buf, base, bit, this.pend, i);
+    // pendHead < PENDING and pendCount < PENDING here: one compare replaces %.
+    const t = this.pendHead + this.pendCount;
+    const i = t < PENDING ? t : t - PENDING;
+    decodeMsg(TABLES68[cls]!, buf, base, bit, this.pend, i);
     const ptl = cls === M2SRwD && this.pend.col.opcode[i] === M2SRwDOp.MemWrPtl;
     if (ptl && be === 0) this.flags |= FlitFlag.Packing; // a partial write needs its BE slot
     const need = LINE_CHUNKS + (ptl && be === 1 ? 1 : 0);
@@ -164,8 +176,7 @@ export class Flit68Parser implements FlitParser {
     const k = this.pendGot[i]!;
     const c = this.pend.col;
     if (k < LINE_CHUNKS) {
-      const d = i * 64 + k * F68_CHUNK_BYTES;
-      for (let b = 0; b < F68_CHUNK_BYTES; b++) this.pend.bytes[d + b] = buf[at + b]!;
+      this.intoPending.copy(buf, at, this.pend.bytes, i * 64 + k * F68_CHUNK_BYTES, F68_CHUNK_BYTES);
     } else {
       c.beLo[i] = getBits(buf, at, 0, 32);
       c.beHi[i] = getBits(buf, at, 32, 32);
@@ -174,19 +185,33 @@ export class Flit68Parser implements FlitParser {
     this.pendGot[i] = k + 1;
     this.owedChunks--;
     if (k + 1 === this.pendNeed[i]) {
-      this.pendHead = (i + 1) % PENDING;
+      this.pendHead = i + 1 < PENDING ? i + 1 : 0;
       this.pendCount--;
       this.deliver(this.pendCls[i]! as MsgClass, this.pend, i, outs);
     }
   }
 
+  /** A message without data (Req, NDR): decoded straight into its rx channel slot. */
+  private deliverHeader(cls: MsgClass, buf: Uint8Array, base: number, bit: number, outs: readonly MsgOut[]): void {
+    const out = outs[cls]!;
+    if (!out.canPush()) {
+      this.flags |= FlitFlag.RxOverflow;
+      return;
+    }
+    const d = out.push();
+    decodeMsg(TABLES68[cls]!, buf, base, bit, out, d);
+    this.delivery.header(cls, out, d);
+    this.pushed++;
+  }
+
+  /** A data message whose last chunk arrived: from the pending area into its rx channel. */
   private deliver(cls: MsgClass, src: MemMsgSlots, i: number, outs: readonly MsgOut[]): void {
     const out = outs[cls]!;
     if (!out.canPush()) {
       this.flags |= FlitFlag.RxOverflow;
       return;
     }
-    copyMsg(src, i, out, out.push(), 64);
+    this.delivery.data(cls, src, i, out, out.push());
     this.pushed++;
   }
 }

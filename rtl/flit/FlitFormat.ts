@@ -96,8 +96,134 @@ export interface FlitParser {
   readonly found: Int32Array;
   /** Analyser hook for every valid header (edge use only; null in simulation). */
   onHeader: ((cls: number, buf: Uint8Array, base: number, bit: number, slot: number) => void) | null;
+  /** Port id written into every delivered message's `spid`, or undefined to keep the decoded value. */
+  setPeerSpid(spid: number | undefined): void;
   parse(buf: Uint8Array, off: number, outs: readonly MsgOut[]): void;
   clear(): void;
+}
+
+/** Zero a small per-flit counter array with plain stores: a fill(0) builtin call costs more per flit. */
+export function zeroInts(a: Int32Array): void {
+  for (let i = 0; i < a.length; i++) a[i] = 0;
+}
+
+/**
+ * A Uint32Array view of a byte buffer, remade only when the buffer changes (in simulation: once,
+ * the buffers are channel slabs), or null when the buffer does not start on a word boundary.
+ */
+export class WordView {
+  private bytes: Uint8Array | null = null;
+  private words: Uint32Array | null = null;
+
+  of(buf: Uint8Array): Uint32Array | null {
+    if (buf !== this.bytes) {
+      this.bytes = buf;
+      this.words = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+    }
+    return this.words;
+  }
+}
+
+/** A Uint16Array view of a byte buffer, remade only when the buffer changes; null on an odd byteOffset. */
+class HalfView {
+  private bytes: Uint8Array | null = null;
+  private halves: Uint16Array | null = null;
+
+  of(buf: Uint8Array): Uint16Array | null {
+    if (buf !== this.bytes) {
+      this.bytes = buf;
+      this.halves = (buf.byteOffset & 1) === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length >> 1) : null;
+    }
+    return this.halves;
+  }
+}
+
+/**
+ * Copies data chunks from one buffer to another two bytes at a time. 68B flit slots start 2 bytes
+ * into the flit, so halfwords are the widest unit that both a flit and a line buffer share. One
+ * copier per (source, destination) pair keeps its views made once; odd offsets or ranges past
+ * either end take the byte loop.
+ */
+export class ChunkCopier {
+  private readonly from = new HalfView();
+  private readonly to = new HalfView();
+
+  copy(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+    const s = this.from.of(src);
+    const d = this.to.of(dst);
+    if (s !== null && d !== null && ((srcOff | dstOff | n) & 1) === 0 && srcOff >= 0 && dstOff >= 0 && srcOff + n <= src.length && dstOff + n <= dst.length) {
+      const s0 = srcOff >> 1;
+      const d0 = dstOff >> 1;
+      for (let i = 0; i < n >> 1; i++) d[d0 + i] = s[s0 + i]!;
+      return;
+    }
+    for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
+  }
+}
+
+/** Zeroes flit-sized byte ranges a 32-bit word at a time; unaligned ranges take the byte loop. */
+export class FlitZeroer {
+  private readonly view = new WordView();
+
+  zero(buf: Uint8Array, off: number, n: number): void {
+    const w = this.view.of(buf);
+    if (w !== null && (off & 3) === 0 && (n & 3) === 0 && off >= 0 && off + n <= buf.length) {
+      const end = (off + n) >> 2;
+      for (let i = off >> 2; i < end; i++) w[i] = 0;
+      return;
+    }
+    for (let i = 0; i < n; i++) buf[off + i] = 0;
+  }
+}
+
+/** Data bytes of a MemMsg slot (LINE_BYTES). */
+const MSG_BYTES = 64;
+
+/**
+ * How a parser fills the rx channel slot of a completed message: every column, the 64 data bytes
+ * (zero for a message without data), and, when the unpacker names the link partner
+ * (setPeerSpid), `spid` = its port id. Data moves a word at a time through word views of the slabs.
+ */
+export class RxDelivery {
+  private spidSet = false;
+  private spid = 0;
+  private readonly srcView = new WordView();
+  /** One view per class: each class always delivers into the same rx channel. */
+  private readonly outViews = [new WordView(), new WordView(), new WordView(), new WordView()];
+
+  setPeerSpid(spid: number | undefined): void {
+    this.spidSet = spid !== undefined;
+    this.spid = spid ?? 0;
+  }
+
+  /** A message without data whose columns are already decoded into `out` slot `d`. */
+  header(cls: number, out: MemMsgSlots, d: number): void {
+    const o = d * MSG_BYTES;
+    const w = this.outViews[cls]!.of(out.bytes);
+    if (w !== null && o + MSG_BYTES <= out.bytes.length) {
+      for (let i = o >> 2; i < (o + MSG_BYTES) >> 2; i++) w[i] = 0;
+    } else {
+      for (let i = 0; i < MSG_BYTES; i++) out.bytes[o + i] = 0;
+    }
+    if (this.spidSet) out.col.spid[d] = this.spid;
+  }
+
+  /** A data message: slot `s` of the parser's pending area into `out` slot `d`. */
+  data(cls: number, src: MemMsgSlots, s: number, out: MemMsgSlots, d: number): void {
+    copyMsg(src, s, out, d, 0);
+    const so = s * MSG_BYTES;
+    const o = d * MSG_BYTES;
+    const sw = this.srcView.of(src.bytes);
+    const w = this.outViews[cls]!.of(out.bytes);
+    if (sw !== null && w !== null && so + MSG_BYTES <= src.bytes.length && o + MSG_BYTES <= out.bytes.length) {
+      const s0 = so >> 2;
+      const d0 = o >> 2;
+      for (let i = 0; i < MSG_BYTES >> 2; i++) w[d0 + i] = sw[s0 + i]!;
+    } else {
+      for (let i = 0; i < MSG_BYTES; i++) out.bytes[o + i] = src.bytes[so + i]!;
+    }
+    if (this.spidSet) out.col.spid[d] = this.spid;
+  }
 }
 
 /** Copy every column of one slot between MemMsg-shaped holders, plus `nBytes` of its data. */

@@ -4,7 +4,6 @@ import type { FlitMode } from '../cxl/MemFields.ts';
 import { MsgClass } from '../cxl/opcodes.ts';
 import { satAdd } from '../link/Credits.ts';
 import { Flit256Assembler } from './Flit256Assembler.ts';
-import { F68_BYTES } from './Flit68.ts';
 import { Flit68Assembler } from './Flit68Assembler.ts';
 import { FLIT_FIELDS, FLIT_SLOT_BYTES, type FlitAssembler, roleOf } from './FlitFormat.ts';
 import type { FlitUnpacker } from './FlitUnpacker.ts';
@@ -83,19 +82,10 @@ export class FlitPacker extends Module {
 
   private readonly asm: FlitAssembler;
   private readonly queues: MemMsgChannel[];
-  private readonly creditRegs: Reg[];
-  private readonly owedRegs: Reg[];
   private readonly cr = new Float64Array(4);
   private unpacker: FlitUnpacker | null = null;
-  private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
   private readonly creditBatch: number;
   private readonly creditDelay: number;
-  /**
-   * Bytes of a flit copied into its flitOut slot: a 68B flit uses bytes 0-67 of the 256-byte slot
-   * and nothing ever writes the rest (they stay 0 in both scratch and slot), so copying them too
-   * was only cost.
-   */
-  private readonly flitBytes: number;
 
   constructor(parent: Module, name: string, readonly params: FlitPackerParams) {
     super(parent, name);
@@ -127,10 +117,7 @@ export class FlitPacker extends Module {
     if (!(Number.isInteger(this.creditBatch) && this.creditBatch >= 1)) throw new ConfigError(`${this.path}.creditReturnBatch`, 'must be an integer ≥ 1');
     if (!(Number.isInteger(this.creditDelay) && this.creditDelay >= 0 && this.creditDelay < 65535)) throw new ConfigError(`${this.path}.creditReturnDelayCycles`, 'must be an integer 0..65534');
     this.asm = params.mode === 68 ? new Flit68Assembler() : new Flit256Assembler();
-    this.flitBytes = params.mode === 68 ? F68_BYTES : FLIT_SLOT_BYTES;
     this.queues = [this.txReq, this.txRwD, this.txNdr, this.txDrs];
-    this.creditRegs = [this.creditsM2SReq, this.creditsM2SRwD, this.creditsS2MNDR, this.creditsS2MDRS];
-    this.owedRegs = [this.owedM2SReq, this.owedM2SRwD, this.owedS2MNDR, this.owedS2MDRS];
     this.probe('rolloverOwed', 8, () => this.asm.owed);
   }
 
@@ -150,23 +137,45 @@ export class FlitPacker extends Module {
 
   override evaluate(): void {
     const u = this.unpacker;
-    const cr = this.cr;
+    // Fast path (speed only): no credit returns and no freed rx buffers from the unpacker, nothing
+    // queued and no data owed by earlier flits. Then the TX credits and the credits owed keep their
+    // values, so unless a credit-only flit is due, only the age of the owed credits moves.
+    if (
+      this.asm.owed === 0 && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid() &&
+      (u === null || (
+        u.crdRetM2SReq.q === 0 && u.crdRetM2SRwD.q === 0 && u.crdRetS2MNDR.q === 0 && u.crdRetS2MDRS.q === 0 &&
+        u.rxReq.lastPopped === 0 && u.rxRwD.lastPopped === 0 && u.rxNdr.lastPopped === 0 && u.rxDrs.lastPopped === 0
+      ))
+    ) {
+      const owed = this.owedM2SReq.q + this.owedM2SRwD.q + this.owedS2MNDR.q + this.owedS2MDRS.q;
+      if (owed === 0) {
+        this.owedAge.d = 0;
+        return;
+      }
+      if (owed < this.creditBatch && this.owedAge.q < this.creditDelay) {
+        this.owedAge.d = Math.min(this.owedAge.q + 1, 65535);
+        return;
+      }
+    }
+    // TX credits replenished by the peer's returns; credits owed grown by the rx buffers freed last cycle.
+    let crReq = this.creditsM2SReq.q;
+    let crRwD = this.creditsM2SRwD.q;
+    let crNdr = this.creditsS2MNDR.q;
+    let crDrs = this.creditsS2MDRS.q;
     let owedReq = this.owedM2SReq.q;
     let owedRwD = this.owedM2SRwD.q;
     let owedNdr = this.owedS2MNDR.q;
     let owedDrs = this.owedS2MDRS.q;
-    for (let c = 0; c < 4; c++) cr[c] = this.creditRegs[c]!.q;
     if (u !== null) {
-      cr[0] = satAdd(cr[0]!, u.crdRetM2SReq.q, CREDIT_MAX);
-      cr[1] = satAdd(cr[1]!, u.crdRetM2SRwD.q, CREDIT_MAX);
-      cr[2] = satAdd(cr[2]!, u.crdRetS2MNDR.q, CREDIT_MAX);
-      cr[3] = satAdd(cr[3]!, u.crdRetS2MDRS.q, CREDIT_MAX);
+      crReq = satAdd(crReq, u.crdRetM2SReq.q, CREDIT_MAX);
+      crRwD = satAdd(crRwD, u.crdRetM2SRwD.q, CREDIT_MAX);
+      crNdr = satAdd(crNdr, u.crdRetS2MNDR.q, CREDIT_MAX);
+      crDrs = satAdd(crDrs, u.crdRetS2MDRS.q, CREDIT_MAX);
       owedReq = satAdd(owedReq, u.rxReq.lastPopped, CREDIT_MAX);
       owedRwD = satAdd(owedRwD, u.rxRwD.lastPopped, CREDIT_MAX);
       owedNdr = satAdd(owedNdr, u.rxNdr.lastPopped, CREDIT_MAX);
       owedDrs = satAdd(owedDrs, u.rxDrs.lastPopped, CREDIT_MAX);
     }
-    const out = this.flitOut;
     const asm = this.asm;
     const owedTotal = owedReq + owedRwD + owedNdr + owedDrs;
     const creditFlitDue = owedTotal > 0 && (owedTotal >= this.creditBatch || this.owedAge.q >= this.creditDelay);
@@ -175,72 +184,95 @@ export class FlitPacker extends Module {
     // nothing and sends nothing; begin() would only reset the assembler's per-flit scratch state,
     // which the next busy cycle resets again before using it. Registers are written as before below.
     const idle = asm.owed === 0 && !creditFlitDue && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid();
-    if (!idle && out.canPush()) {
-      const start = this.rrStart.q;
-      // Built in a scratch buffer and copied into flitOut only if something goes out this cycle.
-      asm.begin(this.scratch, 0);
-      // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
-      // it is needs the other direction, this flit starts no new data message, so the owed data
-      // drains and that class gets the next flit (the turn is kept, not advanced).
-      let drainOnly = false;
-      const forced = asm.forcedRole();
-      if (forced >= 0) {
-        for (let k = 0; k < 4; k++) {
-          const c = (start + k) & 3;
-          if (this.queues[c]!.valid() && cr[c]! > 0) {
-            drainOnly = roleOf(c as MsgClass) !== forced;
-            break;
-          }
-        }
-      }
-      if (!asm.allDataNext()) {
-        let progress = true;
-        while (progress) {
-          progress = false;
-          for (let k = 0; k < 4; k++) {
-            const c = (start + k) & 3;
-            const q = this.queues[c]!;
-            if (!q.valid()) continue;
-            if (drainOnly && (c === MsgClass.M2SRwD || c === MsgClass.S2MDRS)) continue;
-            if (cr[c]! <= 0) {
-              this.creditStalls++;
-              continue;
-            }
-            const s = q.peek();
-            if (!asm.canAdd(c as MsgClass, q, s)) continue;
-            q.pop();
-            asm.add(c as MsgClass, q, s);
-            cr[c]!--;
-            progress = true;
-          }
-        }
-      }
-      if (asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0) {
-        const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
-        const sl = out.push();
-        const dst = out.bytes;
-        const d0 = sl * FLIT_SLOT_BYTES;
-        const src = this.scratch;
-        const nb = this.flitBytes;
-        for (let i = 0; i < nb; i++) dst[d0 + i] = src[i]!;
-        out.col.kind[sl] = kind;
-        out.col.seq[sl] = this.flitSeq.q;
-        this.flitSeq.d = (this.flitSeq.q + 1) % 2 ** FLIT_SEQ_BITS;
+    if (!idle && this.flitOut.canPush()) {
+      const cr = this.cr;
+      cr[MsgClass.M2SReq] = crReq;
+      cr[MsgClass.M2SRwD] = crRwD;
+      cr[MsgClass.S2MNDR] = crNdr;
+      cr[MsgClass.S2MDRS] = crDrs;
+      if (this.packFlit(owedReq, owedRwD, owedNdr, owedDrs, creditFlitDue)) {
         owedReq -= asm.sent[MsgClass.M2SReq]!;
         owedRwD -= asm.sent[MsgClass.M2SRwD]!;
         owedNdr -= asm.sent[MsgClass.S2MNDR]!;
         owedDrs -= asm.sent[MsgClass.S2MDRS]!;
-        this.lastSlotFormats.d = asm.lastFormats >>> 0;
-        this.lastKind.d = kind;
-        this.rrStart.d = drainOnly ? start : (start + 1) & 3;
       }
+      crReq = cr[MsgClass.M2SReq]!;
+      crRwD = cr[MsgClass.M2SRwD]!;
+      crNdr = cr[MsgClass.S2MNDR]!;
+      crDrs = cr[MsgClass.S2MDRS]!;
     }
-    for (let c = 0; c < 4; c++) this.creditRegs[c]!.d = cr[c]!;
+    this.creditsM2SReq.d = crReq;
+    this.creditsM2SRwD.d = crRwD;
+    this.creditsS2MNDR.d = crNdr;
+    this.creditsS2MDRS.d = crDrs;
     this.owedM2SReq.d = owedReq;
     this.owedM2SRwD.d = owedRwD;
     this.owedS2MNDR.d = owedNdr;
     this.owedS2MDRS.d = owedDrs;
     const stillOwed = owedReq + owedRwD + owedNdr + owedDrs;
     this.owedAge.d = stillOwed > 0 ? Math.min(this.owedAge.q + 1, 65535) : 0;
+  }
+
+  /**
+   * Offer the queued messages (spending TX credits in `this.cr`) and, if anything goes out, push
+   * the flit carrying as many owed credits as encodable (asm.sent). True when a flit was pushed.
+   */
+  private packFlit(owedReq: number, owedRwD: number, owedNdr: number, owedDrs: number, creditFlitDue: boolean): boolean {
+    const out = this.flitOut;
+    const asm = this.asm;
+    const cr = this.cr;
+    const start = this.rrStart.q;
+    // Built in place, in the flitOut slot the next push returns, and pushed only if something goes
+    // out this cycle. That slot is free (canPush), so no consumer reads it until it is pushed; if
+    // nothing goes out, the next flit built there starts by zeroing it again.
+    const sl = out.pendingSlot(out.pendingPushes);
+    asm.begin(out.bytes, sl * FLIT_SLOT_BYTES);
+    // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
+    // it is needs the other direction, this flit starts no new data message, so the owed data
+    // drains and that class gets the next flit (the turn is kept, not advanced).
+    let drainOnly = false;
+    const forced = asm.forcedRole();
+    if (forced >= 0) {
+      for (let k = 0; k < 4; k++) {
+        const c = (start + k) & 3;
+        if (this.queues[c]!.valid() && cr[c]! > 0) {
+          drainOnly = roleOf(c as MsgClass) !== forced;
+          break;
+        }
+      }
+    }
+    if (!asm.allDataNext()) {
+      let progress = true;
+      while (progress) {
+        progress = false;
+        for (let k = 0; k < 4; k++) {
+          const c = (start + k) & 3;
+          const q = this.queues[c]!;
+          if (!q.valid()) continue;
+          if (drainOnly && (c === MsgClass.M2SRwD || c === MsgClass.S2MDRS)) continue;
+          if (cr[c]! <= 0) {
+            this.creditStalls++;
+            continue;
+          }
+          const s = q.peek();
+          if (!asm.canAdd(c as MsgClass, q, s)) continue;
+          q.pop();
+          asm.add(c as MsgClass, q, s);
+          cr[c]!--;
+          progress = true;
+        }
+      }
+    }
+    if (!(asm.allDataNext() || asm.count > 0 || creditFlitDue || asm.owed > 0)) return false;
+    const kind = asm.finish(owedReq, owedRwD, owedNdr, owedDrs);
+    out.push(); // returns sl: the packer is flitOut's only producer
+    out.col.kind[sl] = kind;
+    out.col.seq[sl] = this.flitSeq.q;
+    const seq = this.flitSeq.q + 1;
+    this.flitSeq.d = seq < 2 ** FLIT_SEQ_BITS ? seq : 0;
+    this.lastSlotFormats.d = asm.lastFormats >>> 0;
+    this.lastKind.d = kind;
+    this.rrStart.d = drainOnly ? start : (start + 1) & 3;
+    return true;
   }
 }

@@ -52,13 +52,10 @@ export class FlitUnpacker extends Module {
   readonly flitsParsed: Reg;
   private readonly parser: FlitParser;
   private readonly outs: readonly MemMsgChannel[];
-  private readonly pushedBefore = new Int32Array(4);
-  private peerPortId: number | undefined;
 
   constructor(parent: Module, name: string, readonly params: FlitUnpackerParams) {
     super(parent, name);
     if (params.mode !== 68 && params.mode !== 256) throw new ConfigError(`${this.path}.mode`, 'must be 68 or 256');
-    this.peerPortId = params.peerPortId;
     this.flitIn = this.channel('flitIn', params.flitInDepth, FLIT_FIELDS, FLIT_SLOT_BYTES);
     this.rxReq = memMsgChannel(this, 'rxReq', params.rxDepth.req);
     this.rxRwD = memMsgChannel(this, 'rxRwD', params.rxDepth.rwd);
@@ -73,6 +70,7 @@ export class FlitUnpacker extends Module {
     this.illegalFlits = this.reg('illegalFlits', 32, 0);
     this.flitsParsed = this.reg('flitsParsed', 32, 0);
     this.parser = params.mode === 68 ? new Flit68Parser() : new Flit256Parser();
+    this.parser.setPeerSpid(params.peerPortId);
     this.outs = [this.rxReq, this.rxRwD, this.rxNdr, this.rxDrs];
     this.probe('rolloverOwed', 8, () => this.parser.owed);
   }
@@ -87,7 +85,7 @@ export class FlitUnpacker extends Module {
    */
   setPeerPortId(id: number): void {
     if (!(Number.isInteger(id) && id >= 0 && id < 4096)) throw new RangeError(`${this.path}: port id must be 0..4095, got ${id}`);
-    this.peerPortId = id;
+    this.parser.setPeerSpid(id);
   }
 
   override evaluate(): void {
@@ -100,16 +98,8 @@ export class FlitUnpacker extends Module {
       return;
     }
     const slot = this.flitIn.pop();
-    const outs = this.outs;
-    const peer = this.peerPortId;
-    if (peer !== undefined) for (let i = 0; i < 4; i++) this.pushedBefore[i] = outs[i]!.pendingPushes;
-    p.parse(this.flitIn.bytes, slot * FLIT_SLOT_BYTES, outs);
-    if (peer !== undefined) {
-      for (let i = 0; i < 4; i++) {
-        const ch = outs[i]!;
-        for (let k = this.pushedBefore[i]!; k < ch.pendingPushes; k++) ch.col.spid[ch.pendingSlot(k)] = peer;
-      }
-    }
+    // The parser writes the peer's port id into every message it delivers (setPeerSpid).
+    p.parse(this.flitIn.bytes, slot * FLIT_SLOT_BYTES, this.outs);
     if ((p.flags & FlitFlag.RxOverflow) !== 0) {
       this.fail('credit overflow: a message arrived for a full rx channel (the peer sent without a credit)');
     }
