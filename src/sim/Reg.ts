@@ -10,42 +10,12 @@ import type { Module } from './Module.ts';
  * result depend on evaluation order.
  */
 export class Reg {
-  /**
-   * Where q and d live. A register starts with its own one-entry arrays; a Simulator gathers all
-   * its registers into one bank (`bindTo`), so the clock edge commits every register with a
-   * single `q.set(d)` copy and the tracer compares contiguous memory instead of visiting ~100
-   * objects scattered over the heap.
-   */
-  private qs: Float64Array<ArrayBufferLike> = new Float64Array(1);
-  private ds: Float64Array<ArrayBufferLike> = new Float64Array(1);
-  private at = 0;
+  /** Current value (register output). */
+  q = 0;
+  /** Next value (register input), committed at the clock edge. */
+  d = 0;
   /** Set by the tracer: index of this register's VCD variable, -1 if not traced. */
   traceIndex = -1;
-
-  /** Current value (register output). */
-  get q(): number {
-    return this.qs[this.at]!;
-  }
-  set q(v: number) {
-    this.qs[this.at] = v;
-  }
-
-  /** Next value (register input), committed at the clock edge. */
-  get d(): number {
-    return this.ds[this.at]!;
-  }
-  set d(v: number) {
-    this.ds[this.at] = v;
-  }
-
-  /** Move this register into entry `at` of a simulator's register bank, keeping its values. */
-  bindTo(qs: Float64Array<ArrayBufferLike>, ds: Float64Array<ArrayBufferLike>, at: number): void {
-    qs[at] = this.q;
-    ds[at] = this.d;
-    this.qs = qs;
-    this.ds = ds;
-    this.at = at;
-  }
 
   constructor(
     readonly owner: Module,

@@ -43,9 +43,6 @@ export class Simulator {
   readonly wideProbes: readonly WideProbe[];
   /** The modules whose evaluate() is called, in evaluation order. */
   readonly evaluated: readonly Module[];
-  /** Every register's q and d, indexed like `regs` (see Reg.bindTo): the clock edge is one copy. */
-  readonly regQ: Float64Array;
-  readonly regD: Float64Array;
   /** Channels that moved this cycle and last cycle (see Channel.enlist). */
   readonly activity: ChannelActivity;
   private readonly observers: CycleObserver[] = [];
@@ -58,9 +55,6 @@ export class Simulator {
     const modules = [...top.walk()];
     this.modules = modules;
     this.regs = modules.flatMap((m) => m.regs);
-    this.regQ = new Float64Array(this.regs.length);
-    this.regD = new Float64Array(this.regs.length);
-    this.regs.forEach((r, i) => r.bindTo(this.regQ, this.regD, i));
     this.channels = modules.flatMap((m) => m.channels);
     this.activity = new ChannelActivity(this.channels.length);
     this.probes = modules.flatMap((m) => m.probes);
@@ -114,8 +108,7 @@ export class Simulator {
 
   /** Advance `n` clock cycles. A SimulationError flushes every observer (the VCD up to that cycle) first. */
   step(n = 1): void {
-    const regQ = this.regQ;
-    const regD = this.regD;
+    const regs = this.regs;
     const chans = this.channels;
     const act = this.activity;
     const obs = this.observers;
@@ -123,7 +116,10 @@ export class Simulator {
     try {
       for (let k = 0; k < n; k++) {
         this.evaluateAll();
-        regQ.set(regD);
+        for (let i = 0; i < regs.length; i++) {
+          const r = regs[i]!;
+          r.q = r.d;
+        }
         // Channels that moved last cycle still show that cycle's push/pop counts: clear them,
         // then commit the ones that moved this cycle (which sets their counts again).
         const last = act.last;

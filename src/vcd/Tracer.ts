@@ -62,8 +62,6 @@ export class VcdTracer implements CycleObserver {
 
   private readonly regs: Reg[] = [];
   private readonly regVar: Int32Array;
-  /** Entry of each traced register in the simulator's register bank (sim.regQ). */
-  private readonly regAt: Int32Array;
   private readonly chans: Channel[] = [];
   /** Variable of `<name>_count`; `_push` and `_pop` follow it (+1, +2). */
   private readonly chanVar: Int32Array;
@@ -159,8 +157,6 @@ export class VcdTracer implements CycleObserver {
     const unused = patterns.filter((_, g) => used[g] === 0);
     if (unused.length > 0) throw new RangeError(`trace: ${unused.map((p) => `'${p}'`).join(', ')} match(es) no signal of ${top.path} (signals are paths like ${sim.regs[0]?.path ?? `${top.path}.<name>`})`);
     this.regVar = Int32Array.from(regVar);
-    const bankIndex = new Map(sim.regs.map((r, i) => [r, i] as const));
-    this.regAt = Int32Array.from(this.regs, (r) => bankIndex.get(r)!);
     const chanIndex = new Map(sim.channels.map((c, i) => [c, i] as const));
     this.chanAt = Int32Array.from(this.chans, (c) => chanIndex.get(c)!);
     this.chanDirty = new Uint8Array(sim.channels.length);
@@ -202,12 +198,11 @@ export class VcdTracer implements CycleObserver {
     // Most signals hold their value from one cycle to the next: compare against the tracer's own
     // copy of what it last handed to the writer, so an unchanged signal costs one load and one
     // compare instead of a call (the writer still checks, and validates, every real change).
-    const regQ = this.sim.regQ;
-    const regAt = this.regAt;
+    const regs = this.regs;
     const regVar = this.regVar;
     const regLast = this.regLast;
-    for (let i = 0; i < regAt.length; i++) {
-      const q = regQ[regAt[i]!]!;
+    for (let i = 0; i < regs.length; i++) {
+      const q = regs[i]!.q;
       if (q !== regLast[i]) {
         w.changeNumber(regVar[i]!, q);
         regLast[i] = q;
