@@ -7,8 +7,8 @@ import { LATENCY_CLASS_NAMES, LatencyClass } from '../../rtl/host/VcpuPort.ts';
 import type { TrafficGenerator } from '../../rtl/host/TrafficGenerator.ts';
 import { TwoNodeFabric } from '../../rtl/system/TwoNodeFabric.ts';
 import { idleRemoteReadBreakdown, type BreakdownStage } from '../../rtl/system/idlePath.ts';
-import { Scoreboard } from '../../tb/lib/Scoreboard.ts';
-import { accessOracle } from '../../tb/lib/systemOracle.ts';
+import { Scoreboard } from '../check/Scoreboard.ts';
+import { accessOracle } from '../check/systemOracle.ts';
 
 /** Bits on the wire per flit: 68B flit incl. its 2-byte protocol ID; 256B flit (reference §7.1). */
 const FLIT_WIRE_BITS = { '68B': 68 * 8, '256B': 256 * 8 } as const;

@@ -8,7 +8,7 @@ import { VcpuPort } from '../../rtl/host/VcpuPort.ts';
 import { PAGE_BYTES, VmPageTable } from '../../rtl/host/VmPageTable.ts';
 import { ConfigError } from '../../src/sim/index.ts';
 import { checkProperty } from '../lib/pbt.ts';
-import { Scoreboard, type ExpectedOutcome } from '../lib/Scoreboard.ts';
+import { Scoreboard, type ExpectedOutcome } from '../../src/check/Scoreboard.ts';
 import { traceTo, withWaves } from '../lib/waves.ts';
 import { buildNode, DEV_BASE, DEV_BYTES, DRAM_BASE, DRAM_BYTES, FakeDecoder, FakeDram, Top } from './standins.ts';
 

@@ -4,9 +4,9 @@ import { HostOp, HostRoute, HostStatus } from '../../rtl/host/HostMsg.ts';
 import { VcpuCommand } from '../../rtl/host/VcpuCommand.ts';
 import { VcpuProgram, type ProgramStep } from '../../rtl/host/VcpuProgram.ts';
 import type { VcpuPort } from '../../rtl/host/VcpuPort.ts';
-import { GoldenMemory } from '../lib/GoldenMemory.ts';
+import { GoldenMemory } from '../../src/check/GoldenMemory.ts';
 import { checkProperty } from '../lib/pbt.ts';
-import { Scoreboard } from '../lib/Scoreboard.ts';
+import { Scoreboard } from '../../src/check/Scoreboard.ts';
 import { buildNode, DEV_BASE, type StandInParams } from './standins.ts';
 
 const line = (v: number): Uint8Array => new Uint8Array(64).fill(v);

@@ -8,9 +8,9 @@ import { TwoNodeFabric } from '../../rtl/system/TwoNodeFabric.ts';
 import { idleRemoteReadBreakdown } from '../../rtl/system/idlePath.ts';
 import { checkProperty, replayableCommands } from '../lib/pbt.ts';
 import { QueueSource } from '../lib/QueueSource.ts';
-import { Scoreboard } from '../lib/Scoreboard.ts';
+import { Scoreboard } from '../../src/check/Scoreboard.ts';
 import { smallSystem, TEST_VM_LAYOUT as L } from '../lib/systemConfigs.ts';
-import { accessOracle } from '../lib/systemOracle.ts';
+import { accessOracle } from '../../src/check/systemOracle.ts';
 import { traceTo } from '../lib/waves.ts';
 
 /** vCPU slots of each node in smallSystem: VM 0 cpu 0, VM 0 cpu 1, VM 1 cpu 0. */

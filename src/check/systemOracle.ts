@@ -1,4 +1,4 @@
-import type { NodeConfig, SystemConfig } from '../../src/config/system.ts';
+import type { NodeConfig, SystemConfig } from '../config/system.ts';
 import type { ExpectedOutcome } from './Scoreboard.ts';
 
 const MiB = 2 ** 20;
