@@ -17,9 +17,10 @@ const IDLE = [0, 1].flatMap((n) => [0, 1].map((v) => `nodes[${n}].vms[${v}].traf
 function cyclesPerSecond(cycles: number, traced: boolean, overrides: readonly string[] = []): number {
   const fabric = new TwoNodeFabric(loadSystemConfig(JSON.parse(readFileSync('scenarios/two-node.json', 'utf8')), overrides));
   const sim = new Simulator(fabric);
-  sim.step(2000); // warm-up: JIT and caches
   const base = join(tmpdir(), `cxlfab-bench-${process.pid}`);
   const tracer = traced ? openVcd(sim, base) : null; // attaches itself
+  // Warm-up (JIT and caches) with the tracer already attached, so its code is compiled too.
+  sim.step(5000);
   const t0 = process.hrtime.bigint();
   sim.step(cycles);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -70,10 +71,10 @@ export const benches: Bench[] = [
     figures: ['twoNode.cyclesPerSecond', 'twoNode.traced.cyclesPerSecond', 'twoNode.peakRssMB'],
     run() {
       const plain = [cyclesPerSecond(100_000, false), cyclesPerSecond(100_000, false), cyclesPerSecond(100_000, false)].sort((a, b) => a - b)[1]!;
-      const traced = cyclesPerSecond(20_000, true);
+      const traced = [cyclesPerSecond(30_000, true), cyclesPerSecond(30_000, true), cyclesPerSecond(30_000, true)].sort((a, b) => a - b)[1]!;
       return {
         'twoNode.cyclesPerSecond': { value: Math.round(plain), unit: 'cycles/s', note: 'default scenario, no tracing, median of 3; target ≥ 2,000,000' },
-        'twoNode.traced.cyclesPerSecond': { value: Math.round(traced), unit: 'cycles/s', note: 'every signal traced to VCD; target ≥ 300,000' },
+        'twoNode.traced.cyclesPerSecond': { value: Math.round(traced), unit: 'cycles/s', note: 'every signal traced to VCD, median of 3; target ≥ 300,000' },
         'twoNode.peakRssMB': { value: Math.round(process.resourceUsage().maxRSS / 1024), unit: 'MB', note: 'peak RSS of the bench process so far' },
       };
     },
