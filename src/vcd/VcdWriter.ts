@@ -469,16 +469,35 @@ export class VcdWriter {
     this.changes++;
   }
 
+  /**
+   * Decimal digits of a time (an integer below 2^53). Two 32-bit-safe halves of nine digits each,
+   * so every step is integer arithmetic: `%` and division on doubles above 2^31 are slow library
+   * calls, and a time is written twice per traced cycle (clock rise and fall).
+   */
   private writeDecimal(v: number): void {
-    const b = this.buf;
-    if (v === 0) {
-      b[this.pos++] = 48;
+    const hi = Math.floor(v / 1e9);
+    const lo = v - hi * 1e9;
+    if (hi === 0) {
+      this.writeSmallDecimal(lo, 0);
       return;
     }
-    let digits = 0;
-    for (let x = v; x >= 1; x = Math.floor(x / 10)) digits++;
+    this.writeSmallDecimal(hi, 0);
+    this.writeSmallDecimal(lo, 9);
+  }
+
+  /** Digits of an integer 0 <= x < 1e9, left-padded with zeros to `minDigits`. */
+  private writeSmallDecimal(x: number, minDigits: number): void {
+    const b = this.buf;
+    let digits = 1;
+    for (let t = x; t >= 10; t = (t / 10) | 0) digits++;
+    if (digits < minDigits) digits = minDigits;
     let p = this.pos + digits - 1;
-    for (let x = v; x >= 1; x = Math.floor(x / 10)) b[p--] = 48 + (x % 10);
+    let t = x | 0;
+    for (let k = 0; k < digits; k++) {
+      const q = (t / 10) | 0;
+      b[p--] = 48 + (t - q * 10);
+      t = q;
+    }
     this.pos += digits;
   }
 

@@ -39,6 +39,22 @@ describe('VcdWriter output', () => {
     );
   });
 
+  it('writes every time in decimal exactly, across the 9-digit split and up to 2^53 - 1', () => {
+    const { w, text } = collecting();
+    const a = w.addVar(['top'], 'a', 'wire', 1);
+    const times = [1, 9, 10, 999_999_999, 1_000_000_000, 1_000_000_001, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 1_234_567_890_123, 1e15 + 1, 2 ** 53 - 1];
+    let bit = 0;
+    w.changeNumber(a, bit);
+    for (const t of times) {
+      w.setTime(t);
+      bit ^= 1;
+      w.changeNumber(a, bit);
+    }
+    w.close();
+    const written = text().split('\n').filter((l) => l.startsWith('#')).map((l) => l.slice(1));
+    expect(written).toEqual(['0', ...times.map((t) => BigInt(t).toString())]);
+  });
+
   it('base-94 identifiers use only printable characters and are unique', () => {
     expect([0, 1, 93, 94, 95, 94 + 94 * 94].map(vcdIdentifier)).toEqual(['!', '"', '~', '!!', '"!', '!!!']);
     const seen = new Set<string>();
