@@ -27,6 +27,8 @@
  */
 
 const LINE = 64;
+/** The initial value of every line when the test gives none. Shared, so never written. */
+const ZERO_LINE = new Uint8Array(LINE);
 
 export interface WriteRecord {
   readonly vm: number;
@@ -60,7 +62,7 @@ export class GoldenMemory {
   private readonly crowded = new Set<LineState>();
 
   /** `initial(vm, vmAddr)`: what a line holds before any write (default all zeros). */
-  constructor(private readonly initial: (vm: number, vmAddr: number) => Uint8Array = () => new Uint8Array(LINE)) {}
+  constructor(private readonly initial: ((vm: number, vmAddr: number) => Uint8Array) | null = null) {}
 
   private line(vm: number, vmAddr: number): LineState {
     if (vmAddr % LINE !== 0) throw new RangeError(`GoldenMemory: VM address ${vmAddr} is not a line address`);
@@ -71,9 +73,15 @@ export class GoldenMemory {
     }
     let s = perVm.get(vmAddr);
     if (!s) {
-      const init = this.initial(vm, vmAddr);
-      if (init.length !== LINE) throw new RangeError(`GoldenMemory: initial value of VM ${vm} line ${vmAddr} has ${init.length} bytes`);
-      s = { initial: Uint8Array.from(init), initialDead: new Uint8Array(LINE), writes: [] };
+      // Lines without a given initial value share one zero line (never written): a long run
+      // touches tens of thousands of lines, and a copy each was most of the check's garbage.
+      let init = ZERO_LINE;
+      if (this.initial !== null) {
+        const given = this.initial(vm, vmAddr);
+        if (given.length !== LINE) throw new RangeError(`GoldenMemory: initial value of VM ${vm} line ${vmAddr} has ${given.length} bytes`);
+        init = Uint8Array.from(given);
+      }
+      s = { initial: init, initialDead: new Uint8Array(LINE), writes: [] };
       perVm.set(vmAddr, s);
     }
     return s;
