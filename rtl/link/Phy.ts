@@ -89,6 +89,8 @@ export class Phy extends Module {
   readonly den: number;
   /** Whole cycles an idle flit spends being serialised: ceil(flit time). */
   readonly serializationCycles: number;
+  /** serializationCycles whole cycles of wire time, 1/den cycle units. */
+  private readonly serializationDebt: number;
   readonly latencyCycles: number;
   readonly retrainCycles: number;
 
@@ -150,6 +152,7 @@ export class Phy extends Module {
     this.num = this.flitBits * scaled(this.ctx.clockGHz, 'clockGHz');
     this.den = p.lanes * scaled(p.gtps, `${this.path}.gtps`);
     this.serializationCycles = Math.ceil(this.num / this.den);
+    this.serializationDebt = this.serializationCycles * this.den;
     this.latencyCycles = nsToCycles(p.latencyNs, this.ctx);
     this.retrainCycles = nsToCycles(p.retrainNs, this.ctx);
 
@@ -239,11 +242,20 @@ export class Phy extends Module {
     const goDown = w < this.windowStart.length && cycle >= this.windowStart[w]!;
     let reinit = false;
     if (state === PhyState.Up) {
-      for (let i = 0; i < this.reinitSources.length; i++) if (this.reinitSources[i]!.q === 1) reinit = true;
+      for (let i = 0; i < this.reinitSources.length; i++) {
+        if (this.reinitSources[i]!.q === 1) {
+          reinit = true;
+          break;
+        }
+      }
     }
-    // Quiet cycle: the link is up and stays up, the wire is free, nothing waits in txIn and nothing
-    // is due to arrive: the code below would write every register back unchanged.
-    if (state === PhyState.Up && !goDown && !reinit && debt === 0 && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) return;
+    // Quiet cycle: the link is up and stays up, nothing waits in txIn and nothing is due to arrive.
+    // The code below would then only pay off this cycle's share of the wire debt (the tail of the
+    // last flit started), writing every other register back unchanged.
+    if (state === PhyState.Up && !goDown && !reinit && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) {
+      if (debt !== 0) this.wireDebt.d = debt > this.den ? debt - this.den : 0;
+      return;
+    }
     if (goDown) {
       this.nextWindow.d = w + 1;
       this.linkDowns++;
@@ -277,8 +289,10 @@ export class Phy extends Module {
       const txIn = this.txIn;
       while (debt < this.den && txIn.valid()) {
         const s = txIn.pop();
+        // debt was below den, so it is now in [num, num + den): the flit's last bit leaves in
+        // ceil(debt / den) = serializationCycles or one more cycles (integers only, no division).
         debt += this.num;
-        const arrive = cycle + Math.ceil(debt / this.den) + this.latencyCycles;
+        const arrive = cycle + (debt > this.serializationDebt ? this.serializationCycles + 1 : this.serializationCycles) + this.latencyCycles;
         this.startFlit(s, arrive);
       }
     }

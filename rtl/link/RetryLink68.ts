@@ -183,6 +183,7 @@ export class RetryLink68 extends Module {
 
   readonly depth: number;
   readonly ackTimerCycles: number;
+  private readonly ackForceThreshold: number;
   private readonly llrb: Uint8Array;
   private readonly llrbKind: Uint8Array;
   /** Sequence number each LLRB entry was written with (self-check of the index arithmetic). */
@@ -198,6 +199,8 @@ export class RetryLink68 extends Module {
   private readonly rxDstSeq: Float64Array;
   private readonly txInKind: Float64Array;
   private readonly txInSeq: Float64Array;
+  /** The PHY's rxOut (drained every cycle). */
+  private readonly rxIn: Channel<'kind' | 'seq' | 'phyStatus'>;
   private readonly rxInFlits: readonly Uint8Array[];
   private readonly rxInKind: Float64Array;
   private readonly rxInSeq: Float64Array;
@@ -230,6 +233,7 @@ export class RetryLink68 extends Module {
     if (phyTx.params.flitMode !== '68B' || phyRx.params.flitMode !== '68B') throw new ConfigError(`${this.path}`, 'RetryLink68 needs 68B PHYs');
     this.depth = p.retryBufferEntries;
     this.ackTimerCycles = Math.max(1, nsToCycles(p.ackTimerNs, this.ctx));
+    this.ackForceThreshold = p.ackForceThreshold;
     this.llrb = new Uint8Array(this.depth * F68_BYTES);
     this.llrbKind = new Uint8Array(this.depth);
     this.llrbSeq = new Int16Array(this.depth);
@@ -241,6 +245,7 @@ export class RetryLink68 extends Module {
     this.rxDstSeq = rxDst.col.seq;
     this.txInKind = phyTx.txIn.col.kind;
     this.txInSeq = phyTx.txIn.col.seq;
+    this.rxIn = phyRx.rxOut;
     this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, FLIT_SLOT_BYTES, F68_BYTES);
     this.rxInKind = phyRx.rxOut.col.kind;
     this.rxInSeq = phyRx.rxOut.col.seq;
@@ -278,6 +283,7 @@ export class RetryLink68 extends Module {
     this.retryReqsSent = this.retryAcksSent = this.replayedFlits = this.discarded = this.llcrdSent = this.llcrdConsumed = 0;
     this.timeouts = this.phyReinits = this.staleAcks = this.badRetryReqs = this.ackOverflows = this.seqMismatches = 0;
     this.firstSeqMismatchCycle = -1;
+    this.settled = this.lrsm.q === Lrsm.Normal && this.rdPtr.q === this.wrPtr.q && this.ctlSeq.q === CtlSeq.None && this.ackPending.q === 0 && this.phyReinitReq.q === 0;
   }
 
   /** Retries this end asked for (entries into LLRREQ, including after TIMEOUT). */
@@ -301,23 +307,20 @@ export class RetryLink68 extends Module {
   private ackReqEseq = 0;
   private ackReqEcho = 0;
   private reinitPulse = 0;
+  /**
+   * The registers as committed at the last edge say: LRSM NORMAL, no replay (RdPtr = WrPtr), no
+   * control sequence, RETRY.Ack or re-init pulse pending. Only a full evaluate() can change those
+   * registers, so it sets this from what it writes (and onReset from the reset values): a quiet
+   * cycle then tests one field instead of reading six registers.
+   */
+  private settled = true;
 
   override evaluate(): void {
     // A quiet cycle: nothing arrived, nothing to send, replay or answer, no retry under way, and no
     // LLCRD due (forced: ≥ ackForceThreshold acks; timed: ≥ 2 acks idle for ackTimerCycles). Then
     // receive() and transmit() would leave every register as it is except the ack idle timer.
     const pa = this.pendingAcks.q;
-    if (
-      this.lrsm.q === Lrsm.Normal &&
-      pa < this.params.ackForceThreshold &&
-      (pa < 2 || this.ackIdle.q < this.ackTimerCycles) &&
-      this.rdPtr.q === this.wrPtr.q &&
-      this.ctlSeq.q === CtlSeq.None &&
-      this.ackPending.q === 0 &&
-      this.phyReinitReq.q === 0 &&
-      !this.phyRx.rxOut.valid() &&
-      !this.txSrc.valid()
-    ) {
+    if (this.settled && pa < this.ackForceThreshold && (pa < 2 || this.ackIdle.q < this.ackTimerCycles) && !this.rxIn.valid() && !this.txSrc.valid()) {
       this.ackTimer(pa > 0, false);
       return;
     }
@@ -355,6 +358,7 @@ export class RetryLink68 extends Module {
     this.ackEseq.d = this.ackReqEseq;
     this.ackEcho.d = this.ackReqEcho;
     this.phyReinitReq.d = this.reinitPulse;
+    this.settled = this.lr === Lrsm.Normal && this.rp === this.wp && this.ctlSeq.d === CtlSeq.None && this.ackReq === 0 && this.reinitPulse === 0;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -362,7 +366,7 @@ export class RetryLink68 extends Module {
   // ------------------------------------------------------------------------------------------------
 
   private receive(): void {
-    const inCh = this.phyRx.rxOut;
+    const inCh = this.rxIn;
     while (inCh.valid()) {
       const s = inCh.pop();
       const status = this.rxInStatus[s]!;
@@ -603,7 +607,7 @@ export class RetryLink68 extends Module {
       // Control flits may not interleave with all-data flits (CXL 3.1 §4.2.5): while the packer is
       // in the middle of a rollover, a forced LLCRD waits, unless the LLRB has only the reserved entry.
       const midRollover = src.valid() && this.srcKind[src.peek()] === FlitKind.AllData;
-      if (free >= 1 && this.pa >= this.params.ackForceThreshold && (!midRollover || free < 2)) {
+      if (free >= 1 && this.pa >= this.ackForceThreshold && (!midRollover || free < 2)) {
         this.sendLlcrd();
         sentAck = true;
       } else if (free >= 2 && src.valid()) {
