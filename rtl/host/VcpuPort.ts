@@ -197,8 +197,8 @@ export class VcpuPort extends Module {
       if (this.canIssue()) this.issue(cycle);
       else this.issueStallCycles++;
     }
-    // 3. The page-table stage: one command leaves per cycle (nothing to do when it is empty).
-    if (this.ptStage.occupancy !== 0) this.leavePageTable(cycle);
+    // 3. The page-table stage: one command leaves per cycle (nothing to do until its head is due).
+    if (this.ptStage.headReady <= cycle) this.leavePageTable(cycle);
   }
 
   private canIssue(): boolean {
