@@ -317,7 +317,7 @@ export class RequestDecoder extends Module {
     if (op !== HostOp.Read && op !== HostOp.Write && op !== HostOp.WritePartial) this.fail(`host request with unknown op ${op}`);
     const isWrite = op !== HostOp.Read;
     const res = this.res;
-    this.table.lookup(this.pAddr[i]!, this.pVm[i]!, isWrite, res);
+    this.table.lookupAt(this.pAddr, i, this.pVm[i]!, isWrite, res);
     if (res.status !== LookupStatus.Hit) {
       if (!this.hostOut.canPush()) {
         this.hostOut.stall();
