@@ -200,14 +200,12 @@ export class HostRouter extends Module {
     // not due yet): the skipped call would change nothing, and most cycles most of them are idle.
     this.acceptRequest(cycle);
     if (this.reqStage.headReady <= cycle) this.dispatchRequest(cycle);
-    if (this.dramRsp.valid() || this.devRsp.valid()) {
-      if (this.devFirst) {
-        this.takeDeviceAnswers(cycle);
-        this.takeDramAnswers(cycle);
-      } else {
-        this.takeDramAnswers(cycle);
-        this.takeDeviceAnswers(cycle);
-      }
+    if (this.devFirst) {
+      if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
+      if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
+    } else {
+      if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
+      if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
     }
     this.devFirst = !this.devFirst;
     if (this.rspStage.headReady <= cycle) this.deliverAnswers(cycle);
