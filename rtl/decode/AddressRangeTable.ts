@@ -226,6 +226,8 @@ export class AddressRangeTable {
   private readonly sortedBase: Float64Array;
   private readonly sortedEnd: Float64Array;
   private nSorted = 0;
+  /** lookup()'s HPA, handed to lookupAt() as a Float64Array slot. */
+  private readonly hpaArg = new Float64Array(1);
 
   // Page overrides in force: page number -> slot.
   private readonly ovMap = new Map<number, number>();
@@ -664,6 +666,18 @@ export class AddressRangeTable {
    * when the grant check refuses, so a refusal can say where the line would have been.
    */
   lookup(hpa: number, vm: number, isWrite: boolean, out: LookupResult): void {
+    this.hpaArg[0] = hpa;
+    this.lookupAt(this.hpaArg, 0, vm, isWrite, out);
+  }
+
+  /**
+   * The per-cycle form of lookup(): decodes the HPA in hpas[index]. An HPA above 2^30 is not a
+   * small integer, and passing one to a call that is not inlined (lookup is too large to be) boxes
+   * it: a heap number per request (measured with the sampling heap profiler); reading it from the
+   * caller's Float64Array allocates nothing.
+   */
+  lookupAt(hpas: Float64Array, index: number, vm: number, isWrite: boolean, out: LookupResult): void {
+    const hpa = hpas[index]!;
     out.entry = -1;
     out.way = -1;
     out.ways = 0;

@@ -15,6 +15,9 @@ export const MAX_NODE_ID = 4095;
 const ALL_BYTES_ENABLED = 0xffff_ffff;
 /** Data of an unclaimed read: all ones (§5.6). */
 const NXM_DATA_BYTE = 0xff;
+// sendM2S writes every M2S column by name: a field added to the list must be added there too.
+if (MEM_MSG_FIELDS.length !== 14) throw new Error('RequestDecoder: update sendM2S for the changed MEM_MSG_FIELDS');
+
 /** Value of the `lastLookup` waveform register when no lookup finished this cycle. */
 export const LOOKUP_NONE = 7;
 
@@ -143,8 +146,7 @@ export class RequestDecoder extends Module {
 
   // Taken once at construction for the per-message code (speed only; the same values move):
   // word views (lineWords) of every line slab a line is copied to or from, so a line moves in 16
-  // word steps instead of 64 byte steps, and the M2S queues' columns as lists, so clearing a slot
-  // needs no keyed `col[name]` lookups.
+  // word steps instead of 64 byte steps.
   private readonly hostInWords: Uint32Array;
   private readonly hostOutWords: Uint32Array;
   private readonly m2sReqWords: Uint32Array;
@@ -152,8 +154,6 @@ export class RequestDecoder extends Module {
   private readonly s2mDrsWords: Uint32Array;
   private readonly dramReqWords: Uint32Array | null;
   private readonly dramRspWords: Uint32Array | null;
-  private readonly m2sReqCols: readonly Float64Array[];
-  private readonly m2sRwdCols: readonly Float64Array[];
 
   constructor(parent: Module, name: string, p: RequestDecoderParams) {
     super(parent, name);
@@ -208,8 +208,6 @@ export class RequestDecoder extends Module {
     this.s2mDrsWords = lineWords(p.s2mDrs.bytes);
     this.dramReqWords = p.dramReq ? lineWords(p.dramReq.bytes) : null;
     this.dramRspWords = p.dramRsp ? lineWords(p.dramRsp.bytes) : null;
-    this.m2sReqCols = MEM_MSG_FIELDS.map((f) => p.m2sReq.col[f]);
-    this.m2sRwdCols = MEM_MSG_FIELDS.map((f) => p.m2sRwd.col[f]);
 
     const t = p.tagPoolSize;
     this.freeTags = new Int32Array(t);
@@ -317,7 +315,7 @@ export class RequestDecoder extends Module {
     if (op !== HostOp.Read && op !== HostOp.Write && op !== HostOp.WritePartial) this.fail(`host request with unknown op ${op}`);
     const isWrite = op !== HostOp.Read;
     const res = this.res;
-    this.table.lookup(this.pAddr[i]!, this.pVm[i]!, isWrite, res);
+    this.table.lookupAt(this.pAddr, i, this.pVm[i]!, isWrite, res);
     if (res.status !== LookupStatus.Hit) {
       if (!this.hostOut.canPush()) {
         this.hostOut.stall();
@@ -374,26 +372,25 @@ export class RequestDecoder extends Module {
     const isWrite = op !== HostOp.Read;
     const ch = isWrite ? this.m2sRwd : this.m2sReq;
     const s = ch.push();
-    // Every column of the slot to 0 first (as clearMemMsg), so a reused slot carries no stale field.
-    const cols = isWrite ? this.m2sRwdCols : this.m2sReqCols;
-    for (let f = 0; f < cols.length; f++) cols[f]![s] = 0;
+    // Every column of the slot is written (the unused ones 0, as clearMemMsg), so a reused slot
+    // carries no stale field; by name, not by a loop over the column list (see the check above).
     const c = ch.col;
+    const partial = op === HostOp.WritePartial;
+    c.opcode[s] = !isWrite ? M2SReqOp.MemRd : partial ? M2SRwDOp.MemWrPtl : M2SRwDOp.MemWr;
     c.tag[s] = tag;
     c.addr[s] = dpa;
+    c.snpType[s] = SnpType.NoOp;
+    c.metaField[s] = MetaField.NoOp;
+    c.metaValue[s] = 0;
+    c.ldId[s] = 0;
+    c.poison[s] = 0;
+    c.devLoad[s] = 0;
+    c.beLo[s] = partial ? this.pBeLo[i]! : 0;
+    c.beHi[s] = partial ? this.pBeHi[i]! : 0;
+    c.trp[s] = 0;
     c.spid[s] = this.nodeId;
     c.dpid[s] = target;
-    c.metaField[s] = MetaField.NoOp;
-    c.snpType[s] = SnpType.NoOp;
-    if (!isWrite) {
-      c.opcode[s] = M2SReqOp.MemRd;
-      return;
-    }
-    if (op === HostOp.WritePartial) {
-      c.opcode[s] = M2SRwDOp.MemWrPtl;
-      c.beLo[s] = this.pBeLo[i]!;
-      c.beHi[s] = this.pBeHi[i]!;
-    } else c.opcode[s] = M2SRwDOp.MemWr;
-    copyLine(this.pWords, i, this.m2sRwdWords, s);
+    if (isWrite) copyLine(this.pWords, i, this.m2sRwdWords, s);
   }
 
   private sendDram(i: number, tag: number, op: number, pa: number): void {

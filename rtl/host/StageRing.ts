@@ -18,6 +18,12 @@ export class StageRing<F extends string> {
   private readonly readyCycle: Float64Array;
   private head = 0;
   private count = 0;
+  /**
+   * First cycle the oldest entry may leave, Infinity when the stage is empty: `headReady <= cycle`
+   * is readyHead's test without the call, so an owner can skip its exit step in the cycles a
+   * stage holds only entries that are not due yet (most cycles a stage is occupied).
+   */
+  headReady = Infinity;
 
   constructor(
     readonly name: string,
@@ -47,6 +53,7 @@ export class StageRing<F extends string> {
     // head < capacity and count < capacity, so one conditional subtract replaces `%`.
     let slot = this.head + this.count;
     if (slot >= this.capacity) slot -= this.capacity;
+    if (this.count === 0) this.headReady = ready;
     this.count++;
     this.readyCycle[slot] = ready;
     return slot;
@@ -54,8 +61,7 @@ export class StageRing<F extends string> {
 
   /** Slot of the oldest entry if it may leave in `cycle`, else -1. */
   readyHead(cycle: number): number {
-    if (this.count === 0) return -1;
-    return this.readyCycle[this.head]! <= cycle ? this.head : -1;
+    return this.headReady <= cycle ? this.head : -1;
   }
 
   /** Remove the oldest entry (after the caller copied it out). */
@@ -63,6 +69,7 @@ export class StageRing<F extends string> {
     const next = this.head + 1;
     this.head = next === this.capacity ? 0 : next;
     this.count--;
+    this.headReady = this.count === 0 ? Infinity : this.readyCycle[this.head]!;
   }
 
   /** Copy a line from a byte slab into a slot. A byte loop: subarray() would allocate a view. */
@@ -97,5 +104,6 @@ export class StageRing<F extends string> {
   reset(): void {
     this.head = 0;
     this.count = 0;
+    this.headReady = Infinity;
   }
 }

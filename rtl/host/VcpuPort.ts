@@ -111,7 +111,10 @@ export class VcpuPort extends Module {
   private readonly tagSeq: Float64Array;
   private readonly tagOp: Uint8Array;
   private readonly tagVmAddr: Float64Array;
-  /** The command's VM line number (tagVmAddr / LINE_BYTES, exact: issue checks alignment), for the same-line check. */
+  /**
+   * The command's VM line number (tagVmAddr / LINE_BYTES, exact: issue checks alignment), for the
+   * same-line check; NaN while the tag is free, so that check needs no busy test (NaN equals nothing).
+   */
   private readonly tagLine: Float64Array;
   private readonly tagIssueCycle: Float64Array;
   private readonly freeTags: Int32Array;
@@ -175,6 +178,7 @@ export class VcpuPort extends Module {
     this.ptStage.reset();
     this.cmdValid = false;
     this.tagBusy.fill(0);
+    this.tagLine.fill(NaN);
     // Tags handed out lowest first: deterministic and easy to read in a waveform.
     for (let i = 0; i < this.maxOutstanding; i++) this.freeTags[i] = this.maxOutstanding - 1 - i;
     this.freeCount = this.maxOutstanding;
@@ -197,8 +201,8 @@ export class VcpuPort extends Module {
       if (this.canIssue()) this.issue(cycle);
       else this.issueStallCycles++;
     }
-    // 3. The page-table stage: one command leaves per cycle (nothing to do when it is empty).
-    if (this.ptStage.occupancy !== 0) this.leavePageTable(cycle);
+    // 3. The page-table stage: one command leaves per cycle (nothing to do until its head is due).
+    if (this.ptStage.headReady <= cycle) this.leavePageTable(cycle);
   }
 
   private canIssue(): boolean {
@@ -209,7 +213,7 @@ export class VcpuPort extends Module {
       const line = Math.floor(cmd.vmAddr / LINE_BYTES);
       const writes = cmd.op !== HostOp.Read;
       for (let t = 0; t < this.maxOutstanding; t++) {
-        if (this.tagBusy[t] === 1 && this.tagLine[t] === line && (writes || this.tagOp[t] !== HostOp.Read)) return false;
+        if (this.tagLine[t] === line && (writes || this.tagOp[t] !== HostOp.Read)) return false;
       }
     }
     return true;
@@ -303,6 +307,7 @@ export class VcpuPort extends Module {
     else cls = route === HostRoute.Remote ? LatencyClass.RemoteWrite : LatencyClass.LocalWrite;
     this.latency[cls]!.record(cycle - issueCycle);
     this.tagBusy[tag] = 0;
+    this.tagLine[tag] = NaN;
     this.freeTags[this.freeCount++] = tag;
     this.completed++;
     const dataOff = slot * LINE_BYTES;
