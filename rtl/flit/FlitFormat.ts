@@ -1,3 +1,4 @@
+import { copyLine, fillLine } from '../cxl/LineWords.ts';
 import type { MemMsgChannel } from '../cxl/MemMsg.ts';
 import type { MemMsgSlots } from '../cxl/MemFields.ts';
 import type { MsgClass } from '../cxl/opcodes.ts';
@@ -190,7 +191,7 @@ export class FlitZeroer {
   }
 }
 
-/** Data bytes of a MemMsg slot (LINE_BYTES). */
+/** Data bytes of a MemMsg slot (LINE_BYTES: lines of a word view are MemMsg slots). */
 const MSG_BYTES = 64;
 
 /**
@@ -215,7 +216,7 @@ export class RxDelivery {
     const o = d * MSG_BYTES;
     const w = this.outViews[cls]!.of(out.bytes);
     if (w !== null && o + MSG_BYTES <= out.bytes.length) {
-      for (let i = o >> 2; i < (o + MSG_BYTES) >> 2; i++) w[i] = 0;
+      fillLine(w, d, 0);
     } else {
       for (let i = 0; i < MSG_BYTES; i++) out.bytes[o + i] = 0;
     }
@@ -230,9 +231,7 @@ export class RxDelivery {
     const sw = this.srcView.of(src.bytes);
     const w = this.outViews[cls]!.of(out.bytes);
     if (sw !== null && w !== null && so + MSG_BYTES <= src.bytes.length && o + MSG_BYTES <= out.bytes.length) {
-      const s0 = so >> 2;
-      const d0 = o >> 2;
-      for (let i = 0; i < MSG_BYTES >> 2; i++) w[d0 + i] = sw[s0 + i]!;
+      copyLine(sw, s, w, d);
     } else {
       for (let i = 0; i < MSG_BYTES; i++) out.bytes[o + i] = src.bytes[so + i]!;
     }
