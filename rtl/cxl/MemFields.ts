@@ -107,6 +107,8 @@ export interface CompiledTable {
   readonly widths: Int32Array;
   readonly offsets: Int32Array;
   readonly kinds: Int32Array;
+  /** 2^width of each field (what a column value wraps at). */
+  readonly mods: Float64Array;
   readonly cols: readonly (MemMsgField | null)[];
   readonly names: readonly string[];
 }
@@ -116,11 +118,13 @@ export function compileTable(cls: MsgClass, t: WireTable): CompiledTable {
   const widths = new Int32Array(n);
   const offsets = new Int32Array(n);
   const kinds = new Int32Array(n);
+  const mods = new Float64Array(n);
   const cols: (MemMsgField | null)[] = [];
   let off = 0;
   for (let i = 0; i < n; i++) {
     const [name, w] = t[i]!;
     widths[i] = w;
+    mods[i] = POW2[w]!;
     offsets[i] = off;
     off += w;
     const col = COLUMN_OF[name] ?? null;
@@ -133,7 +137,7 @@ export function compileTable(cls: MsgClass, t: WireTable): CompiledTable {
       : col !== null ? KIND_OF_COLUMN[col]!
       : K_ZERO;
   }
-  return { cls, bits: off, widths, offsets, kinds, cols, names: t.map((f) => f[0]) };
+  return { cls, bits: off, widths, offsets, kinds, mods, cols, names: t.map((f) => f[0]) };
 }
 
 /** COMPILED[mode === 256 ? 1 : 0][MsgClass]. */
@@ -151,11 +155,11 @@ export interface MemMsgSlots {
 
 /** Value of field `f` of table `t` for the message in slot `slot`, before truncation to the field. */
 function fieldValue(t: CompiledTable, f: number, c: MemMsgSlots['col'], slot: number): number {
-  const m = POW2[t.widths[f]!]!;
+  const m = t.mods[f]!;
   switch (t.kinds[f]) {
     case K_VALID: return 1;
     case K_ADDR_HI: return wrapToField(Math.floor(c.addr[slot]! / 64), m);
-    case K_ADDR5: return Math.floor(c.addr[slot]! / 32) % 2;
+    case K_ADDR5: return bit0(Math.floor(c.addr[slot]! / 32));
     case K_TRP: return t.cls === MsgClass.M2SRwD && c.opcode[slot] === M2SRwDOp.MemWrPtl ? 1 : 0;
     case K_OPCODE: return wrapToField(c.opcode[slot]!, m);
     case K_SNP_TYPE: return wrapToField(c.snpType[slot]!, m);
@@ -225,6 +229,14 @@ const TWO24 = 2 ** 24;
 function encodeByField(t: CompiledTable, src: MemMsgSlots, slot: number, buf: Uint8Array, byteOff: number, bitPos: number): void {
   const c = src.col;
   for (let f = 0; f < t.widths.length; f++) setBits(buf, byteOff, bitPos + t.offsets[f]!, t.widths[f]!, fieldValue(t, f, c, slot));
+}
+
+/**
+ * `x % 2` of an integer-valued double (a Math.floor result) without the floating-point remainder
+ * call, which is slow, for x ≥ 0 (x / 2, its floor and the product are exact); other values take `%`.
+ */
+function bit0(x: number): number {
+  return x >= 0 ? x - 2 * Math.floor(x / 2) : x % 2;
 }
 
 /**

@@ -96,16 +96,24 @@ export function setHdr68Fields(buf: Uint8Array, off: number, mask: number, value
   }
 }
 
+// Ak and Type are read or written for every flit the link layer sends or receives: one byte and a
+// mask each (both sit in the header's first byte), not a general setBits/getBits.
+const AK_BYTE = F68_FLIT_OFF + (HDR68_AK >> 3);
+const AK_MASK = 1 << (HDR68_AK & 7);
+const TYPE_BYTE = F68_FLIT_OFF + (HDR68_TYPE >> 3);
+const TYPE_MASK = 1 << (HDR68_TYPE & 7);
+
 /** Set or clear the Ak bit (acknowledges 8 CRC-good flits, CXL 3.1 §4.2.2) — used by the link layer's TX. */
 export function setAk68(buf: Uint8Array, off: number, on: boolean): void {
-  setHdr68(buf, off, HDR68_AK, 1, on ? 1 : 0);
+  const at = off + AK_BYTE;
+  buf[at] = on ? buf[at]! | AK_MASK : buf[at]! & ~AK_MASK;
 }
 export function getAk68(buf: Uint8Array, off: number): boolean {
-  return getHdr68(buf, off, HDR68_AK, 1) === 1;
+  return (buf[off + AK_BYTE]! & AK_MASK) !== 0;
 }
 /** True for a control flit (header Type = 1). Meaningless for an all-data flit, which has no header. */
 export function isControl68(buf: Uint8Array, off: number): boolean {
-  return getHdr68(buf, off, HDR68_TYPE, 1) === 1;
+  return (buf[off + TYPE_BYTE]! & TYPE_MASK) !== 0;
 }
 
 // ---- link-layer control flits (Type = 1; only slot 0 is valid; CXL 3.1 Tables 4-9/4-10, Fig. 4-35) ----
@@ -128,7 +136,7 @@ export const CTL68_PAYLOAD_BYTE = 8;
 export function buildControl68(buf: Uint8Array, off: number, llctrl: number, subType: number): void {
   zeroBytes(buf, off, F68_BYTES);
   setProtocolId68(buf, off, ProtocolId.CacheMem);
-  setHdr68(buf, off, HDR68_TYPE, 1, 1);
+  buf[off + TYPE_BYTE] = buf[off + TYPE_BYTE]! | TYPE_MASK;
   buf[off + F68_FLIT_OFF + CTL68_BYTE] = (llctrl & 0xf) | ((subType & 0xf) << 4);
 }
 export function getLlCtrl68(buf: Uint8Array, off: number): number {

@@ -4,10 +4,9 @@ import { M2SRwDOp, MsgClass } from '../cxl/opcodes.ts';
 import { crd68Amount, crd68Nibble } from '../link/Credits.ts';
 import {
   F68_BYTES, F68_CHUNK_BYTES, F68_FLIT_OFF, F68_LIMITS, F68_SLOTS, HDR68_BE, HDR68_DATACRD, HDR68_DIR, HDR68_REQCRD,
-  HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68Fields, setProtocolId68, slotBit68,
+  HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, ProtocolId, setHdr68Fields, setProtocolId68,
 } from './Flit68.ts';
-import { Flit68Layout } from './Flit68Layout.ts';
-import { POS68 } from './Flit68Slots.ts';
+import { Flit68Layout, PLAN68_MAX_DATA, PLAN68_MAX_MSGS } from './Flit68Layout.ts';
 import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf, zeroInts } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
@@ -46,8 +45,12 @@ export class Flit68Assembler implements FlitAssembler {
   private ringHead = 0;
   private ringCount = 0;
   private ringRole = 0;
-  /** Chunk copies into the ring, one copier per class (each class comes from its own tx queue), and out of it. */
+  /**
+   * Chunk copies into the ring and straight into the flit, one copier per class (each class comes
+   * from its own tx queue), and out of the ring.
+   */
   private readonly intoRing = [new ChunkCopier(), new ChunkCopier(), new ChunkCopier(), new ChunkCopier()];
+  private readonly intoFlit = [new ChunkCopier(), new ChunkCopier(), new ChunkCopier(), new ChunkCopier()];
   private readonly outOfRing = new ChunkCopier();
 
   private out: Uint8Array = new Uint8Array(0);
@@ -60,9 +63,10 @@ export class Flit68Assembler implements FlitAssembler {
   private readonly addCls = new Int8Array(MAX_ADDS);
   private readonly addSlot = new Int32Array(MAX_ADDS);
   private readonly addSrc: (MemMsgSlots | null)[] = new Array<MemMsgSlots | null>(MAX_ADDS).fill(null);
+  /** The adds of class c in add order: addsOf[c * MAX_ADDS + n] is the index of the n-th. */
+  private readonly addsOf = new Int32Array(4 * MAX_ADDS);
+  /** Messages of each class written so far (finish). */
   private readonly cursor = new Int32Array(4);
-  /** Messages of each class placed so far in the slot being written (finish). */
-  private readonly taken = new Int32Array(4);
 
   private readonly layout = new Flit68Layout();
 
@@ -114,6 +118,7 @@ export class Flit68Assembler implements FlitAssembler {
     this.addCls[i] = cls;
     this.addSrc[i] = src;
     this.addSlot[i] = slot;
+    this.addsOf[cls * MAX_ADDS + this.counts[cls]!] = i;
     this.counts[cls]!++;
     this.role = roleOf(cls);
   }
@@ -132,8 +137,17 @@ export class Flit68Assembler implements FlitAssembler {
     const role = this.role >= 0 ? this.role : owedRwD > owedDrs ? Role.S2M : Role.M2S;
     const lay = this.layout;
     if (!lay.load(role, this.counts, this.ringCount)) throw new Error('Flit68Assembler: layout failed for counts canAdd accepted');
-    // New data joins the rollover ring behind older chunks, in header order (= add order: at most
-    // one data slot per flit carries data headers).
+    const plan = lay.plan;
+    const row = lay.row;
+
+    // Data slots, in slot order: the chunks owed by earlier flits first, then the new data messages'
+    // chunks in header order (= add order: at most one data slot per flit carries data headers).
+    // A new chunk that finds a data slot left goes straight into it; the rest roll over into the
+    // ring, behind the older chunks.
+    const nData = plan.nData[row]!;
+    const d0 = row * PLAN68_MAX_DATA;
+    let d = 0;
+    while (d < nData && this.ringCount > 0) this.popChunk(out, off + plan.dataByte[d0 + d++]!);
     let be = 0;
     let sz = 0;
     for (let i = 0; i < this.nAdds; i++) {
@@ -142,19 +156,18 @@ export class Flit68Assembler implements FlitAssembler {
       sz = 1;
       const src = this.addSrc[i]!;
       const slot = this.addSlot[i]!;
-      for (let k = 0; k < LINE_CHUNKS; k++) this.pushChunk(c, src.bytes, slot * 64 + k * F68_CHUNK_BYTES);
+      for (let k = 0; k < LINE_CHUNKS; k++) {
+        const from = slot * 64 + k * F68_CHUNK_BYTES;
+        if (d < nData) this.intoFlit[c]!.copy(src.bytes, from, out, off + plan.dataByte[d0 + d++]!, F68_CHUNK_BYTES);
+        else this.pushChunk(c, src.bytes, from);
+      }
       if (c === M2SRwD && src.col.opcode[slot] === M2SRwDOp.MemWrPtl) {
         be = 1;
-        this.pushBeChunk(src.col.beLo[slot]!, src.col.beHi[slot]!);
+        if (d < nData) setBeChunk(out, off + plan.dataByte[d0 + d++]!, src.col.beLo[slot]!, src.col.beHi[slot]!);
+        else this.pushBeChunk(src.col.beLo[slot]!, src.col.beHi[slot]!);
       }
     }
-    let fmts = 0;
-    let slotFmtBits = 0;
-    for (let s = 0; s < F68_SLOTS; s++) {
-      fmts |= lay.fmt[s]! << (4 * s);
-      slotFmtBits |= (lay.fmt[s]! & 7) << HDR68_SLOT_FMT[s]!;
-    }
-    this.lastFormats = fmts;
+    this.lastFormats = plan.formats[row]!;
     // Credit returns: ReqCrd = M2S Req, RspCrd = S2M NDR, DataCrd = M2S RwD in an S2M flit (the
     // device returns them), S2M DRS in an M2S flit (CXL 3.1 Table 4-5).
     const reqN = crd68Nibble(owedReq);
@@ -162,45 +175,25 @@ export class Flit68Assembler implements FlitAssembler {
     const dataN = crd68Nibble(role === Role.S2M ? owedRwD : owedDrs);
     setHdr68Fields(
       out, off, HDR68_PROTOCOL_FIELDS,
-      (be << HDR68_BE) | (sz << HDR68_SZ) | slotFmtBits | ((role & 1) << HDR68_DIR) |
+      (be << HDR68_BE) | (sz << HDR68_SZ) | plan.hdrFmtBits[row]! | ((role & 1) << HDR68_DIR) |
         ((rspN & 0xf) << HDR68_RSPCRD) | ((reqN & 0xf) << HDR68_REQCRD) | ((dataN & 0xf) << HDR68_DATACRD),
     );
     this.sent[M2SReq] = crd68Amount(reqN);
     this.sent[S2MNDR] = crd68Amount(rspN);
     this.sent[role === Role.S2M ? M2SRwD : S2MDRS] = crd68Amount(dataN);
 
+    // The plan's message places, in slot order, take the messages of their class in add order.
     zeroInts(this.cursor);
-    for (let s = 0; s < F68_SLOTS; s++) {
-      const base = F68_FLIT_OFF + (slotBit68(s) >> 3);
-      if (lay.isData[s]) {
-        this.popChunk(out, off + base);
-        continue;
-      }
-      const alloc = lay.alloc;
-      const a = s * 4;
-      if (alloc[a]! + alloc[a + 1]! + alloc[a + 2]! + alloc[a + 3]! === 0) continue; // no message in this slot
-      // The first alloc[a + c] positions of class c in the slot's format take messages of class c.
-      const taken = this.taken;
-      zeroInts(taken);
-      const pos = POS68[role]![s === 0 ? 0 : 1]![lay.fmt[s]!]!;
-      for (let p = 0; p < pos.length; p += 2) {
-        const c = pos[p]! as MsgClass;
-        if (taken[c]! >= alloc[a + c]!) continue;
-        taken[c]!++;
-        const i = this.nextAdd(c);
-        encodeMsg(TABLES68[c]!, this.addSrc[i]!, this.addSlot[i]!, out, off + base, pos[p + 1]!);
-      }
+    const m0 = row * PLAN68_MAX_MSGS;
+    const m1 = m0 + plan.nMsgs[row]!;
+    for (let j = m0; j < m1; j++) {
+      const c = plan.msgCls[j]!;
+      const i = this.addsOf[c * MAX_ADDS + this.cursor[c]!++]!;
+      encodeMsg(TABLES68[c]!, this.addSrc[i]!, this.addSlot[i]!, out, off + plan.msgByte[j]!, plan.msgBit[j]!);
     }
     if (this.ringCount > 0) this.ringRole = role;
     for (let i = 0; i < this.nAdds; i++) this.addSrc[i] = null;
     return FlitKind.Protocol;
-  }
-
-  private nextAdd(c: number): number {
-    let i = this.cursor[c]!;
-    while (this.addCls[i] !== c) i++;
-    this.cursor[c] = i + 1;
-    return i;
   }
 
   /** Ring index of the next chunk pushed (head < RING_CHUNKS and count ≤ RING_CHUNKS: one wrap at most). */
@@ -216,12 +209,10 @@ export class Flit68Assembler implements FlitAssembler {
     this.ringCount++;
   }
 
-  /** Byte-enable slot: 64 enable bits (bit i = byte i of the line), then 64 reserved bits. */
   private pushBeChunk(beLo: number, beHi: number): void {
     const at = this.ringTail() * F68_CHUNK_BYTES;
     zeroBytes(this.ring, at, F68_CHUNK_BYTES);
-    setBits(this.ring, at, 0, 32, beLo);
-    setBits(this.ring, at, 32, 32, beHi);
+    setBeChunk(this.ring, at, beLo, beHi);
     this.ringCount++;
   }
 
@@ -230,4 +221,13 @@ export class Flit68Assembler implements FlitAssembler {
     this.ringHead = this.ringHead + 1 < RING_CHUNKS ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
+}
+
+/**
+ * Byte-enable slot: 64 enable bits (bit i = byte i of the line), then 64 reserved bits. Into a zeroed
+ * chunk (a ring chunk zeroed first, or a data slot of a flit begin() zeroed).
+ */
+function setBeChunk(buf: Uint8Array, at: number, beLo: number, beHi: number): void {
+  setBits(buf, at, 0, 32, beLo);
+  setBits(buf, at, 32, 32, beHi);
 }

@@ -1,6 +1,8 @@
 import { MsgClass } from '../cxl/opcodes.ts';
-import { F68_SLOTS, M2S_G4, M2S_G5, M2S_H4, M2S_H5, S2M_G4, S2M_G5, S2M_G6, S2M_H3, S2M_H4, S2M_H5, G0 } from './Flit68.ts';
-import { EMPTY_G68, EMPTY_H68 } from './Flit68Slots.ts';
+import {
+  F68_FLIT_OFF, F68_SLOTS, HDR68_SLOT_FMT, M2S_G4, M2S_G5, M2S_H4, M2S_H5, S2M_G4, S2M_G5, S2M_G6, S2M_H3, S2M_H4, S2M_H5, G0, slotBit68,
+} from './Flit68.ts';
+import { EMPTY_G68, EMPTY_H68, POS68 } from './Flit68Slots.ts';
 import { Role } from './FlitFormat.ts';
 
 const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
@@ -15,45 +17,42 @@ const LINE_CHUNKS = 4;
  * compute() tries H-slot contents in a fixed preference order; G slots are filled greedily after
  * any owed data. Every input the packer can produce (counts within the per-flit limits, fewer than
  * 4 chunks owed) is tabulated once at load with compute() itself (LAYOUT68), so the per-message
- * feasibility test of the packer is one table read, and load() points at the row instead of
- * laying out again; for other inputs load() runs compute().
+ * feasibility test of the packer is one table read. What the assembler needs to write a flit is
+ * tabulated with it, as a Layout68Plan: load() names the row (`plan`, `row`) instead of laying out
+ * again; for other inputs load() runs compute() and plans it in this object's own one-row plan.
  */
 export class Flit68Layout {
-  /**
-   * The layout of the last load(): a row of LAYOUT68 (shared: read only) or, for an input outside
-   * the table, this object's own arrays below, which compute() fills.
-   */
-  fmt: Int32Array;
-  isData: Uint8Array;
-  alloc: Int32Array;
-  private readonly ownFmt = new Int32Array(F68_SLOTS);
-  private readonly ownIsData = new Uint8Array(F68_SLOTS);
-  private readonly ownAlloc = new Int32Array(F68_SLOTS * 4);
+  /** The plan of the last load(): LAYOUT68 (shared: read only) or, outside the table, `ownPlan`. */
+  plan: Layout68Plan;
+  /** Its row in `plan`. */
+  row = 0;
+  /** compute()'s result (the table is made of these). */
+  readonly fmt = new Int32Array(F68_SLOTS);
+  readonly isData = new Uint8Array(F68_SLOTS);
+  readonly alloc = new Int32Array(F68_SLOTS * 4);
   private readonly left = new Int32Array(4);
+  private readonly ownPlan = new Layout68Plan(1);
 
   constructor() {
-    this.fmt = this.ownFmt;
-    this.isData = this.ownIsData;
-    this.alloc = this.ownAlloc;
+    this.plan = this.ownPlan;
   }
 
   /** Lay out `counts` (per MsgClass) in a flit of direction `role` after `owed` chunks; true if all fit. */
   load(role: number, counts: Int32Array, owed: number): boolean {
     const k = layoutIndex68(role, counts, owed);
-    if (k < 0) {
-      this.fmt = this.ownFmt;
-      this.isData = this.ownIsData;
-      this.alloc = this.ownAlloc;
-      return this.compute(role, counts, owed);
+    if (k >= 0) {
+      this.plan = LAYOUT68;
+      this.row = k;
+      return LAYOUT68.ok[k] === 1;
     }
-    const t = LAYOUT68;
-    this.fmt = t.fmt[k]!;
-    this.isData = t.isData[k]!;
-    this.alloc = t.alloc[k]!;
-    return t.ok[k] === 1;
+    const ok = this.compute(role, counts, owed);
+    this.ownPlan.record(0, role, this, ok);
+    this.plan = this.ownPlan;
+    this.row = 0;
+    return ok;
   }
 
-  /** Would `counts` fit? Same answer as load(); the current layout stays unless the input is outside the table. */
+  /** Would `counts` fit? Same answer as load(); the loaded plan stays. */
   fits(role: number, counts: Int32Array, owed: number): boolean {
     const k = layoutIndex68(role, counts, owed);
     return k >= 0 ? LAYOUT68.ok[k] === 1 : this.compute(role, counts, owed);
@@ -69,15 +68,15 @@ export class Flit68Layout {
     const any = counts[0]! + counts[1]! + counts[2]! + counts[3]!;
     if (any !== 0) return false;
     this.reset(counts);
-    this.ownFmt[0] = EMPTY_H68[role]!;
+    this.fmt[0] = EMPTY_H68[role]!;
     this.fillG(role, owed);
     return true;
   }
 
   private reset(counts: Int32Array): void {
-    const alloc = this.ownAlloc;
+    const alloc = this.alloc;
     for (let i = 0; i < alloc.length; i++) alloc[i] = 0;
-    const isData = this.ownIsData;
+    const isData = this.isData;
     for (let i = 0; i < isData.length; i++) isData[i] = 0;
     for (let c = 0; c < 4; c++) this.left[c] = counts[c]!;
   }
@@ -89,14 +88,14 @@ export class Flit68Layout {
     let owed = owedIn;
     if (k === 0) {
       if (L[M2SRwD] === 0) return false;
-      this.ownFmt[0] = M2S_H4;
-      this.ownAlloc[M2SRwD] = 1;
+      this.fmt[0] = M2S_H4;
+      this.alloc[M2SRwD] = 1;
       L[M2SRwD]!--;
       owed += LINE_CHUNKS;
     } else {
       if (L[M2SReq] === 0) return false;
-      this.ownFmt[0] = M2S_H5;
-      this.ownAlloc[M2SReq] = 1;
+      this.fmt[0] = M2S_H5;
+      this.alloc[M2SReq] = 1;
       L[M2SReq]!--;
     }
     this.fillG(Role.M2S, owed);
@@ -112,25 +111,25 @@ export class Flit68Layout {
     let owed = owedIn;
     if (k === 0) {
       if (d !== 2) return false;
-      this.ownFmt[0] = S2M_H5;
-      this.ownAlloc[S2MDRS] = 2;
+      this.fmt[0] = S2M_H5;
+      this.alloc[S2MDRS] = 2;
     } else if (k === 1) {
       if (d !== 1 || n === 0) return false;
-      this.ownFmt[0] = S2M_H3;
-      this.ownAlloc[S2MDRS] = 1;
-      this.ownAlloc[S2MNDR] = 1;
+      this.fmt[0] = S2M_H3;
+      this.alloc[S2MDRS] = 1;
+      this.alloc[S2MNDR] = 1;
     } else if (k === 2) {
       if (n === 0) return false;
-      this.ownFmt[0] = S2M_H4;
-      this.ownAlloc[S2MNDR] = n < 2 ? n : 2;
+      this.fmt[0] = S2M_H4;
+      this.alloc[S2MNDR] = n < 2 ? n : 2;
     } else {
       if (d !== 1) return false;
-      this.ownFmt[0] = S2M_H3;
-      this.ownAlloc[S2MDRS] = 1;
+      this.fmt[0] = S2M_H3;
+      this.alloc[S2MDRS] = 1;
     }
-    L[S2MDRS]! -= this.ownAlloc[S2MDRS]!;
-    L[S2MNDR]! -= this.ownAlloc[S2MNDR]!;
-    owed += this.ownAlloc[S2MDRS]! * LINE_CHUNKS;
+    L[S2MDRS]! -= this.alloc[S2MDRS]!;
+    L[S2MNDR]! -= this.alloc[S2MNDR]!;
+    owed += this.alloc[S2MDRS]! * LINE_CHUNKS;
     this.fillG(Role.S2M, owed);
     return L[0] === 0 && L[1] === 0 && L[2] === 0 && L[3] === 0;
   }
@@ -142,42 +141,42 @@ export class Flit68Layout {
     for (let s = 1; s < F68_SLOTS; s++) {
       const a = s * 4;
       if (owed > 0) {
-        this.ownIsData[s] = 1;
-        this.ownFmt[s] = G0;
+        this.isData[s] = 1;
+        this.fmt[s] = G0;
         owed--;
         continue;
       }
       if (role === Role.M2S) {
         if (L[M2SReq]! > 0) {
-          this.ownFmt[s] = M2S_G4;
-          this.ownAlloc[a + M2SReq] = 1;
+          this.fmt[s] = M2S_G4;
+          this.alloc[a + M2SReq] = 1;
           L[M2SReq]!--;
         } else if (L[M2SRwD]! > 0) {
-          this.ownFmt[s] = M2S_G5;
-          this.ownAlloc[a + M2SRwD] = 1;
+          this.fmt[s] = M2S_G5;
+          this.alloc[a + M2SRwD] = 1;
           L[M2SRwD]!--;
           owed += LINE_CHUNKS;
-        } else this.ownFmt[s] = EMPTY_G68[role]!;
+        } else this.fmt[s] = EMPTY_G68[role]!;
       } else {
         const d = L[S2MDRS]!;
         const n = L[S2MNDR]!;
         if (d >= 2) {
-          this.ownFmt[s] = S2M_G6;
-          this.ownAlloc[a + S2MDRS] = d;
+          this.fmt[s] = S2M_G6;
+          this.alloc[a + S2MDRS] = d;
           L[S2MDRS] = 0;
           owed += d * LINE_CHUNKS;
         } else if (d === 1) {
-          this.ownFmt[s] = S2M_G4;
-          this.ownAlloc[a + S2MDRS] = 1;
-          this.ownAlloc[a + S2MNDR] = n < 2 ? n : 2;
+          this.fmt[s] = S2M_G4;
+          this.alloc[a + S2MDRS] = 1;
+          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
           L[S2MDRS] = 0;
-          L[S2MNDR]! -= this.ownAlloc[a + S2MNDR]!;
+          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
           owed += LINE_CHUNKS;
         } else if (n > 0) {
-          this.ownFmt[s] = S2M_G5;
-          this.ownAlloc[a + S2MNDR] = n < 2 ? n : 2;
-          L[S2MNDR]! -= this.ownAlloc[a + S2MNDR]!;
-        } else this.ownFmt[s] = EMPTY_G68[role]!;
+          this.fmt[s] = S2M_G5;
+          this.alloc[a + S2MNDR] = n < 2 ? n : 2;
+          L[S2MNDR]! -= this.alloc[a + S2MNDR]!;
+        } else this.fmt[s] = EMPTY_G68[role]!;
       }
     }
   }
@@ -204,13 +203,94 @@ export function layoutIndex68(role: number, counts: Int32Array, owed: number): n
   return ((((role * SPAN[0] + c0) * SPAN[1] + c1) * SPAN[2] + c2) * SPAN[3] + c3) * OWED_SPAN + owed;
 }
 
-/** compute()'s result for every tabulated input, indexed by layoutIndex68: one row (array) per input. */
+/** Most messages one flit carries: 2 M2S Req + 1 RwD, or 2 S2M NDR + 3 DRS. */
+const MAX_MSGS = 5;
+/** Data slots (G slots) of a flit. */
+const MAX_DATA = F68_SLOTS - 1;
+
+/**
+ * A layout as the assembler writes it, for `rows` inputs (struct of arrays, one row per input): the
+ * header's slot-format bits, every message's class and place in slot order (per slot, the positions
+ * of the format in POS68 order that its counts take), and the data slots in slot order.
+ */
+export class Layout68Plan {
+  /** 1 when the input fits (otherwise the rest of the row is empty). */
+  readonly ok: Uint8Array;
+  /** Slot formats, one nibble per slot (slot 0 lowest): the packer's lastSlotFormats. */
+  readonly formats: Int32Array;
+  /** The same formats at their header bit positions (HDR68_SLOT_FMT). */
+  readonly hdrFmtBits: Int32Array;
+  readonly nMsgs: Uint8Array;
+  /** Message j of row k at [k * MAX_MSGS + j]: class, byte of its slot's message space in the 68B slot, bit there. */
+  readonly msgCls: Uint8Array;
+  readonly msgByte: Uint8Array;
+  readonly msgBit: Uint8Array;
+  readonly nData: Uint8Array;
+  /** Data slot j of row k at [k * MAX_DATA + j]: its byte in the 68B slot. */
+  readonly dataByte: Uint8Array;
+  private readonly taken = new Int32Array(4);
+
+  constructor(rows: number) {
+    this.ok = new Uint8Array(rows);
+    this.formats = new Int32Array(rows);
+    this.hdrFmtBits = new Int32Array(rows);
+    this.nMsgs = new Uint8Array(rows);
+    this.msgCls = new Uint8Array(rows * MAX_MSGS);
+    this.msgByte = new Uint8Array(rows * MAX_MSGS);
+    this.msgBit = new Uint8Array(rows * MAX_MSGS);
+    this.nData = new Uint8Array(rows);
+    this.dataByte = new Uint8Array(rows * MAX_DATA);
+  }
+
+  /** Plan row `k` from a layout compute() just made for direction `role`. */
+  record(k: number, role: number, l: Flit68Layout, ok: boolean): void {
+    this.ok[k] = ok ? 1 : 0;
+    if (!ok) {
+      // Never written (the assembler only writes what fits).
+      this.nMsgs[k] = 0;
+      this.nData[k] = 0;
+      return;
+    }
+    let formats = 0;
+    let hdrFmtBits = 0;
+    let nMsgs = 0;
+    let nData = 0;
+    for (let s = 0; s < F68_SLOTS; s++) {
+      const fmt = l.fmt[s]!;
+      formats |= fmt << (4 * s);
+      hdrFmtBits |= (fmt & 7) << HDR68_SLOT_FMT[s]!;
+      const byte = F68_FLIT_OFF + (slotBit68(s) >> 3);
+      if (l.isData[s]) {
+        this.dataByte[k * MAX_DATA + nData++] = byte;
+        continue;
+      }
+      // The first alloc[s * 4 + c] positions of class c in the slot's format take messages of class c.
+      const pos = POS68[role]![s === 0 ? 0 : 1]![fmt]!;
+      const taken = this.taken;
+      taken.fill(0);
+      for (let p = 0; p < pos.length; p += 2) {
+        const c = pos[p]!;
+        if (taken[c]! >= l.alloc[s * 4 + c]!) continue;
+        taken[c]!++;
+        if (nMsgs >= MAX_MSGS) throw new Error('Layout68Plan: more messages than a flit carries');
+        const j = k * MAX_MSGS + nMsgs++;
+        this.msgCls[j] = c;
+        this.msgByte[j] = byte;
+        this.msgBit[j] = pos[p + 1]!;
+      }
+    }
+    this.formats[k] = formats;
+    this.hdrFmtBits[k] = hdrFmtBits;
+    this.nMsgs[k] = nMsgs;
+    this.nData[k] = nData;
+  }
+}
+export { MAX_DATA as PLAN68_MAX_DATA, MAX_MSGS as PLAN68_MAX_MSGS };
+
+/** compute()'s result for every tabulated input, planned, indexed by layoutIndex68. */
 const LAYOUT68 = (() => {
-  const ok = new Uint8Array(ENTRIES);
-  const fmt: Int32Array[] = [];
-  const isData: Uint8Array[] = [];
-  const alloc: Int32Array[] = [];
-  const l = new Flit68Layout(); // never loaded: its fmt/isData/alloc are the arrays compute() fills
+  const t = new Layout68Plan(ENTRIES);
+  const l = new Flit68Layout(); // never loaded: compute() fills its fmt/isData/alloc
   const counts = new Int32Array(4);
   for (let role = 0; role < 2; role++) {
     for (counts[0] = 0; counts[0] < SPAN[0]; counts[0]++) {
@@ -219,15 +299,12 @@ const LAYOUT68 = (() => {
           for (counts[3] = 0; counts[3] < SPAN[3]; counts[3]++) {
             for (let owed = 0; owed < OWED_SPAN; owed++) {
               const k = layoutIndex68(role, counts, owed);
-              ok[k] = l.compute(role, counts, owed) ? 1 : 0;
-              fmt[k] = Int32Array.from(l.fmt);
-              isData[k] = Uint8Array.from(l.isData);
-              alloc[k] = Int32Array.from(l.alloc);
+              t.record(k, role, l, l.compute(role, counts, owed));
             }
           }
         }
       }
     }
   }
-  return { ok, fmt, isData, alloc };
+  return t;
 })();

@@ -6,7 +6,7 @@ import {
   F68_CHUNK_BYTES, F68_FLIT_OFF, F68_LIMITS, F68_SLOTS, FMT68_RSVD, G0, G68_BITS, H68_BITS, HDR68_BE, HDR68_DATACRD,
   HDR68_DIR, HDR68_REQCRD, HDR68_RSPCRD, HDR68_SLOT_FMT, HDR68_SZ, HDR68_TYPE, getProtocolId68, ProtocolId, slotBit68,
 } from './Flit68.ts';
-import { isMdh68, POS68 } from './Flit68Slots.ts';
+import { isMdh68, POS68_FLAT, POS68_START, pos68Index } from './Flit68Slots.ts';
 import { ChunkCopier, FlitFlag, FlitKind, type FlitParser, memMsgSlots, type MsgOut, Role, RxDelivery, zeroInts } from './FlitFormat.ts';
 import { bitsAreZero } from '../../src/bits/bitfield.ts';
 
@@ -111,8 +111,9 @@ export class Flit68Parser implements FlitParser {
         this.flags |= FlitFlag.DataOrder; // a data chunk nobody owes
         continue;
       }
-      const pos = POS68[dir]![isG ? 1 : 0]![fmt]!;
-      if (pos.length === 0) {
+      const p0 = POS68_START[pos68Index(dir, isG, fmt)]!;
+      const p1 = POS68_START[pos68Index(dir, isG, fmt) + 1]!;
+      if (p0 === p1) {
         // A format without CXL.mem messages (isForeign68: neither reserved nor G0, checked above).
         if (!bitsAreZero(buf, base, 0, isG ? G68_BITS : H68_BITS)) this.flags |= FlitFlag.Format;
         if (!isG) sawEmptyH = true;
@@ -120,9 +121,9 @@ export class Flit68Parser implements FlitParser {
       }
       let inSlot = 0;
       let drsInSlot = 0;
-      for (let p = 0; p < pos.length; p += 2) {
-        const cls = pos[p]! as MsgClass;
-        const bit = pos[p + 1]!;
+      for (let p = p0; p < p1; p += 2) {
+        const cls = POS68_FLAT[p]! as MsgClass;
+        const bit = POS68_FLAT[p + 1]!;
         if (!msgValid(buf, base, bit)) continue;
         inSlot++;
         this.found[cls]!++;

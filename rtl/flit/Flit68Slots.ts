@@ -28,6 +28,29 @@ export const POS68: readonly (readonly (readonly (readonly number[])[])[])[] = [
   ],
 ];
 
+/**
+ * POS68 as one flat list for the per-flit parser (one array read per position instead of three
+ * nested ones): the positions of (role, slot kind, format) are POS68_FLAT[POS68_START[i] ..
+ * POS68_START[i + 1]), i = pos68Index(role, isG, fmt).
+ */
+export function pos68Index(role: number, isG: boolean, fmt: number): number {
+  return (role << 4) | (isG ? 8 : 0) | fmt;
+}
+export const POS68_START = new Int32Array(33);
+export const POS68_FLAT = (() => {
+  const flat: number[] = [];
+  for (let role = 0; role < 2; role++) {
+    for (let g = 0; g < 2; g++) {
+      for (let fmt = 0; fmt < 8; fmt++) {
+        POS68_START[pos68Index(role, g === 1, fmt)] = flat.length;
+        flat.push(...POS68[role]![g]![fmt]!);
+      }
+    }
+  }
+  POS68_START[32] = flat.length;
+  return Int32Array.from(flat);
+})();
+
 /** Format of an empty slot: a memory format with every Valid bit 0. */
 export const EMPTY_H68 = [5, 4] as const; // M2S H5 (Req), S2M H4 (2 NDR)
 export const EMPTY_G68 = [4, 5] as const; // M2S G4 (Req), S2M G5 (2 NDR)

@@ -37,6 +37,8 @@ export const CREDIT_BITS = 16;
 const CREDIT_MAX = 2 ** CREDIT_BITS - 1;
 /** Width of the flit sequence counter written into flitOut.seq (wraps). */
 export const FLIT_SEQ_BITS = 16;
+/** Its wrap value, computed once: `2 ** FLIT_SEQ_BITS` in the per-flit code was a Math.pow call per flit. */
+const FLIT_SEQ_WRAP = 2 ** FLIT_SEQ_BITS;
 
 /**
  * Flit packer (TX side of a CxlPort): takes CXL.mem messages from four input queues and emits at
@@ -269,7 +271,7 @@ export class FlitPacker extends Module {
     out.col.kind[sl] = kind;
     out.col.seq[sl] = this.flitSeq.q;
     const seq = this.flitSeq.q + 1;
-    this.flitSeq.d = seq < 2 ** FLIT_SEQ_BITS ? seq : 0;
+    this.flitSeq.d = seq < FLIT_SEQ_WRAP ? seq : 0;
     this.lastSlotFormats.d = asm.lastFormats >>> 0;
     this.lastKind.d = kind;
     this.rrStart.d = drainOnly ? start : (start + 1) & 3;
