@@ -130,9 +130,15 @@ export class Channel<F extends string = string> {
     return this.pushed;
   }
 
-  /** Slot of the i-th entry pushed this cycle (0 = first), so a producer can amend what it pushed. */
+  /**
+   * Slot of the i-th entry pushed this cycle (0 = first), so a producer can amend what it pushed;
+   * i = pendingPushes gives the slot the next push will take (a producer may build an entry in
+   * place there before pushing, when canPush() is true).
+   */
   pendingSlot(i: number): number {
-    return (this.head + this.count + i) % this.depth;
+    // head < depth and count + i <= depth for every meaningful i, so one conditional subtract replaces `%`.
+    const slot = this.head + this.count + i;
+    return slot >= this.depth ? slot - this.depth : slot;
   }
 
   /** Record that the producer wanted to push but could not (back-pressure counter). */
