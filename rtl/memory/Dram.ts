@@ -271,7 +271,7 @@ export class Dram extends Module {
     // Each step is called only when it has something to do (most cycles none has): the checks
     // are the ones each step would start with.
     if (now >= this.earliestDone) this.respond(now);
-    if (this.req.valid()) this.accept();
+    if (this.req.valid()) this.accept(now);
     if (this.used > this.inFlight && now >= this.schedWakeAt) this.schedule(now);
   }
 
@@ -327,7 +327,7 @@ export class Dram extends Module {
   }
 
   /** Move requests from the `req` channel into free queue entries. */
-  private accept(): void {
+  private accept(now: number): void {
     const req = this.req;
     const q = this.qState.length;
     let e = 0;
@@ -350,7 +350,8 @@ export class Dram extends Module {
       const b = this.bankOf(pa);
       this.qBank[e] = b;
       this.qRow[e] = this.rowOf(pa);
-      copyLine(this.reqWords, s, this.qWords, e);
+      // A read's line is don't-care: issueColumn fills the entry's line from storage.
+      if (op === DramOp.Write) copyLine(this.reqWords, s, this.qWords, e);
       // Join the bank's waiting list. Only a new bank head can make schedule() act sooner: a request
       // queued behind another one changes nothing until it is the head itself.
       this.qNext[e] = -1;
@@ -358,11 +359,54 @@ export class Dram extends Module {
         this.bankFirst[b] = e;
         this.activePos[b] = this.nActive;
         this.activeBanks[this.nActive++] = b;
-        this.schedWakeAt = 0;
+        this.newHead(b, e, now);
       } else this.qNext[this.bankLast[b]!] = e;
       this.bankLast[b] = e;
       this.used++;
     }
+  }
+
+  /**
+   * A request became the head of idle bank b: give the bank this cycle's PRE/ACT here, as
+   * schedule() would (bank commands touch only their bank), and wake schedule() only when it has
+   * something to do for it: a column pick now, or the bank's or the bus's time. Every other bank
+   * is already covered by schedWakeAt, so this spares a scan of all banks per arrival.
+   */
+  private newHead(b: number, e: number, now: number): void {
+    let at = this.bankReadyAt[b]!;
+    if (now >= at) {
+      if (this.prepareBank(b, e, now)) {
+        const lat = this.qOp[e] === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
+        const fit = this.busFreeAt[this.bankChannel[b]!]! - lat;
+        at = now > fit ? now : fit;
+      } else at = this.bankReadyAt[b]!;
+    }
+    if (at < this.schedWakeAt) this.schedWakeAt = at;
+  }
+
+  /**
+   * The bank command bank b needs at `now` (it is not busy) for its head e: PRE when another row is
+   * open, ACT when closed; zero-latency parameters fall through to the next command in the same
+   * cycle. True when e's row is open and the bank ready: e may take its column command now.
+   */
+  private prepareBank(b: number, e: number, now: number): boolean {
+    const t = this.timing;
+    const openRow = this.openRow;
+    const bankReadyAt = this.bankReadyAt;
+    const row = this.qRow[e]!;
+    if (openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
+      openRow[b] = ROW_CLOSED;
+      bankReadyAt[b] = now + t.tRP;
+      this.bankLastCmd[b] = BankState.Precharging;
+      this.precharges++;
+    }
+    if (now >= bankReadyAt[b]! && openRow[b] === ROW_CLOSED) {
+      openRow[b] = row;
+      bankReadyAt[b] = now + t.tRCD;
+      this.bankLastCmd[b] = BankState.Activating;
+      this.activates++;
+    }
+    return now >= bankReadyAt[b]! && openRow[b] === row;
   }
 
   /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
@@ -372,8 +416,9 @@ export class Dram extends Module {
     const candLat = this.candLat;
     const active = this.activeBanks;
     const bankFirst = this.bankFirst;
-    const openRow = this.openRow;
     const bankReadyAt = this.bankReadyAt;
+    const busFreeAt = this.busFreeAt;
+    const qSeq = this.qSeq;
     // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
     for (let ch = 0; ch < colPick.length; ch++) {
       colPick[ch] = -1;
@@ -385,32 +430,18 @@ export class Dram extends Module {
       const b = active[k]!;
       // A bank still busy with its last command (PRE, ACT, tCCD) can do nothing this cycle.
       if (now < bankReadyAt[b]!) {
-        wake = Math.min(wake, bankReadyAt[b]!);
+        if (bankReadyAt[b]! < wake) wake = bankReadyAt[b]!;
         continue;
       }
       // The oldest waiting request of each bank is that bank's head.
       const e = bankFirst[b]!;
-      const row = this.qRow[e]!;
-      // Zero-latency parameters fall through to the next command in the same cycle.
-      if (openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
-        openRow[b] = ROW_CLOSED;
-        bankReadyAt[b] = now + t.tRP;
-        this.bankLastCmd[b] = BankState.Precharging;
-        this.precharges++;
-      }
-      if (now >= bankReadyAt[b]! && openRow[b] === ROW_CLOSED) {
-        openRow[b] = row;
-        bankReadyAt[b] = now + t.tRCD;
-        this.bankLastCmd[b] = BankState.Activating;
-        this.activates++;
-      }
-      if (now >= bankReadyAt[b]! && openRow[b] === row) {
+      if (this.prepareBank(b, e, now)) {
         const ch = this.bankChannel[b]!;
         const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
-        if (now + lat < this.busFreeAt[ch]!) wake = Math.min(wake, this.busFreeAt[ch]! - lat);
+        if (now + lat < busFreeAt[ch]!) wake = Math.min(wake, busFreeAt[ch]! - lat);
         else {
           if (lat < candLat[ch]!) candLat[ch] = lat;
-          if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
+          if (colPick[ch]! < 0 || qSeq[e]! < qSeq[colPick[ch]!]!) colPick[ch] = e;
         }
       } else wake = Math.min(wake, bankReadyAt[b]!);
     }
@@ -421,7 +452,7 @@ export class Dram extends Module {
         this.issueColumn(e, ch, now);
         // Nothing can happen before the channel's other candidates fit behind this burst, or the
         // bank's next head (if any) is past tCCD: every other bank's time is in `wake` already.
-        wake = Math.min(wake, this.busFreeAt[ch]! - candLat[ch]!);
+        wake = Math.min(wake, busFreeAt[ch]! - candLat[ch]!);
         if (bankFirst[b]! >= 0) wake = Math.min(wake, bankReadyAt[b]!);
       }
     }

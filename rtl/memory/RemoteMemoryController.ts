@@ -310,9 +310,12 @@ export class RemoteMemoryController extends Module {
       req.col.pa[s] = this.eAddr[e]!;
       req.col.beLo[s] = isRead ? 0 : this.eBeLo[e]!;
       req.col.beHi[s] = isRead ? 0 : this.eBeHi[e]!;
-      copyLine(this.eWords, e, this.dramReqWords, s);
+      // A read's line is don't-care on the DRAM port (eData holds no data for it anyway).
       if (isRead) this.reads++;
-      else this.writes++;
+      else {
+        copyLine(this.eWords, e, this.dramReqWords, s);
+        this.writes++;
+      }
       this.issueHead = this.issueHead + 1 < this.issueRing.length ? this.issueHead + 1 : 0;
       this.issueCount--;
     }
