@@ -5,7 +5,7 @@ import { dramTiming, validateDramParams, type DramParams, type DramTiming } from
 import { copyLine, fillLine, LINE_WORDS, wordView } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
-/** Bank has no open row. Rows are ≥ 0, so -1 never matches one. */
+/** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
 const ROW_CLOSED = -1;
 /** Queue entry states. */
 const Q_FREE = 0;
@@ -67,25 +67,48 @@ export class Dram extends Module {
   /** Earliest doneAt among issued entries (Infinity when none): respond() has nothing to do before it. */
   private earliestDone = Infinity;
   /**
-   * First cycle at which schedule() can change anything: every bank head is waiting for a bank
-   * timer or the data bus until then (after a column command: the issued bank's tCCD, and the
-   * burst's end for the channel's other candidates). A new bank head pulls it to now. This only
-   * skips cycles in which schedule() would do nothing (the bench figures were bit-identical with
-   * and without it when it was introduced; so were the guard runs when it was tightened).
+   * First cycle at which schedule() can change anything, a lower bound over the bank heads: a head
+   * whose row is open or opening waits for its bank (tRCD, tCCD) and for its burst to fit the data
+   * bus; one that needs another row waits for its bank, then PRE. A new bank head lowers it
+   * (newHead). It only skips cycles in which schedule() would do nothing: per-cycle bank states,
+   * responses and counters were identical to scheduling every cycle over random traffic with
+   * equal and unequal tCL/tCWL, zero latencies and 1-3 channels. (An earlier bound took the
+   * smallest latency of the candidates left behind a burst, which is late when tCWL ≠ tCL.)
    */
   private schedWakeAt = 0;
   private nextSeq = 0;
 
   // ---- banks and channels ----------------------------------------------------------------------
+  /**
+   * A PRE is issued together with the ACT that follows it (at PRE + tRP): the bank's head cannot
+   * change while it precharges (a head leaves only by its column command), so the ACT is known, and
+   * schedule() needs no wake-up in between. openRow is therefore the row open or opening, and
+   * bankActAt the cycle of the bank's last ACT: waveforms, bankOpenRow() and `activates` show the
+   * ACT at that cycle, as if it were issued then.
+   */
   private readonly openRow: Float64Array;
+  private readonly bankActAt: Float64Array;
   private readonly bankReadyAt: Float64Array;
+  /** BankState.Precharging (PRE, then ACT at bankActAt), Activating (ACT alone) or Open (column command). */
   private readonly bankLastCmd: Uint8Array;
   /** Channel of each bank (b / banksPerChannel, rounded down), computed once. */
   private readonly bankChannel: Int32Array;
   private readonly busFreeAt: Float64Array;
   private readonly colPick: Int32Array;
-  /** Per channel, the smallest CAS latency among this cycle's column candidates (for the next wake-up). */
-  private readonly candLat: Float64Array;
+  /**
+   * Per channel, this cycle's column candidates and their largest CAS latency: those not picked can
+   * fit behind the new burst at busFreeAt - that latency, not before (the next wake-up).
+   */
+  private readonly candCount: Int32Array;
+  private readonly candMaxLat: Float64Array;
+  /**
+   * Per channel, the banks whose head's row is open (or opening) but cannot take its column command
+   * this cycle (bank busy, or burst not fitting): their earliest ready cycle and largest CAS latency.
+   * None of them can act before max(that cycle, busFreeAt - that latency), taken after this cycle's
+   * burst (exact when the latencies are equal).
+   */
+  private readonly waitReady: Float64Array;
+  private readonly waitMaxLat: Float64Array;
 
   // ---- the queue's order, kept at accept / column command / response, so no cycle scans it -----
   /**
@@ -114,7 +137,8 @@ export class Dram extends Module {
   // ---- stats -----------------------------------------------------------------------------------
   reads = 0;
   writes = 0;
-  activates = 0;
+  /** ACTs issued, including any still due at a precharging bank's bankActAt (see `activates`). */
+  private actsIssued = 0;
   precharges = 0;
   /** Cycles in which a finished request could not leave because `rsp` was full. */
   rspStalls = 0;
@@ -147,13 +171,17 @@ export class Dram extends Module {
     this.rspWords = wordView(this.rsp.bytes);
 
     this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
+    this.bankActAt = new Float64Array(this.banks).fill(-1);
     this.bankReadyAt = new Float64Array(this.banks);
     this.bankLastCmd = new Uint8Array(this.banks);
     this.bankChannel = new Int32Array(this.banks);
     for (let b = 0; b < this.banks; b++) this.bankChannel[b] = Math.floor(b / params.banksPerChannel);
     this.busFreeAt = new Float64Array(params.channels);
     this.colPick = new Int32Array(params.channels).fill(-1);
-    this.candLat = new Float64Array(params.channels);
+    this.candCount = new Int32Array(params.channels);
+    this.candMaxLat = new Float64Array(params.channels);
+    this.waitReady = new Float64Array(params.channels);
+    this.waitMaxLat = new Float64Array(params.channels);
     this.bankFirst = new Int32Array(this.banks).fill(-1);
     this.bankLast = new Int32Array(this.banks).fill(-1);
     this.qNext = new Int32Array(q).fill(-1);
@@ -177,21 +205,30 @@ export class Dram extends Module {
       bankWidths.push(2, rowBits);
     }
     this.probeGroup(bankNames, bankWidths, (v) => {
-      const openRow = this.openRow;
       for (let b = 0; b < this.banks; b++) {
         v[2 * b] = this.bankState(b);
-        v[2 * b + 1] = openRow[b]! === ROW_CLOSED ? 0 : openRow[b]!;
+        const row = this.bankOpenRow(b);
+        v[2 * b + 1] = row === ROW_CLOSED ? 0 : row;
       }
     });
   }
 
-  /** BankState of bank b at the current cycle (waveforms, tests). */
+  /**
+   * BankState of bank b at the current cycle (waveforms, tests). A command issued in cycle t shows
+   * from cycle t + 1; a PRE's ACT is issued in cycle bankActAt, so that cycle itself shows the bank
+   * precharged and closed, between Precharging and Activating.
+   */
   bankState(b: number): number {
-    if (this.ctx.cycle < this.bankReadyAt[b]!) {
+    const now = this.ctx.cycle;
+    if (now < this.bankReadyAt[b]!) {
       const c = this.bankLastCmd[b]!;
-      if (c !== BankState.Open) return c;
+      if (c === BankState.Activating) return c;
+      if (c === BankState.Precharging) {
+        const actAt = this.bankActAt[b]!;
+        return now < actAt ? BankState.Precharging : now > actAt ? BankState.Activating : BankState.Closed;
+      }
     }
-    return this.openRow[b]! === ROW_CLOSED ? BankState.Closed : BankState.Open;
+    return this.bankOpenRow(b) === ROW_CLOSED ? BankState.Closed : BankState.Open;
   }
 
   /** 1 when a burst occupies channel ch's data bus in the current cycle (waveforms, tests). */
@@ -214,9 +251,16 @@ export class Dram extends Module {
     return (this.reads + this.writes) * this.timing.tBurst;
   }
 
-  /** Open row of bank b, or -1 when closed. */
+  /** Open row of bank b at the current cycle, or -1 when closed (a row opens after its ACT's cycle). */
   bankOpenRow(b: number): number {
-    return this.openRow[b]!;
+    return this.ctx.cycle > this.bankActAt[b]! ? this.openRow[b]! : ROW_CLOSED;
+  }
+
+  /** ACTs issued before the current cycle (a PRE's ACT counts from its own cycle on, see openRow). */
+  get activates(): number {
+    let due = 0;
+    for (let b = 0; b < this.banks; b++) if (this.bankLastCmd[b] === BankState.Precharging && this.bankActAt[b]! >= this.ctx.cycle) due++;
+    return this.actsIssued - due;
   }
 
   /** Requests held by the scheduler (committed view is not needed: the queue is this module's own). */
@@ -249,6 +293,7 @@ export class Dram extends Module {
     this.earliestDone = Infinity;
     this.schedWakeAt = 0;
     this.openRow.fill(ROW_CLOSED);
+    this.bankActAt.fill(-1);
     this.bankReadyAt.fill(0);
     this.bankLastCmd.fill(BankState.Closed);
     this.busFreeAt.fill(0);
@@ -259,7 +304,7 @@ export class Dram extends Module {
     this.issuedCount.fill(0);
     this.reads = 0;
     this.writes = 0;
-    this.activates = 0;
+    this.actsIssued = 0;
     this.precharges = 0;
     this.rspStalls = 0;
     // Contents are not cleared: DRAM keeps its data across a logic reset, and testbenches preload
@@ -373,47 +418,54 @@ export class Dram extends Module {
    * is already covered by schedWakeAt, so this spares a scan of all banks per arrival.
    */
   private newHead(b: number, e: number, now: number): void {
-    let at = this.bankReadyAt[b]!;
-    if (now >= at) {
-      if (this.prepareBank(b, e, now)) {
-        const lat = this.qOp[e] === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
-        const fit = this.busFreeAt[this.bankChannel[b]!]! - lat;
-        at = now > fit ? now : fit;
-      } else at = this.bankReadyAt[b]!;
-    }
+    let at: number;
+    if (now >= this.bankReadyAt[b]!) {
+      this.openRowFor(b, e, now);
+      at = this.columnAt(b, e);
+    } else at = this.openRow[b] === this.qRow[e] ? this.columnAt(b, e) : this.bankReadyAt[b]!;
     if (at < this.schedWakeAt) this.schedWakeAt = at;
   }
 
   /**
-   * The bank command bank b needs at `now` (it is not busy) for its head e: PRE when another row is
-   * open, ACT when closed; zero-latency parameters fall through to the next command in the same
-   * cycle. True when e's row is open and the bank ready: e may take its column command now.
+   * Bank b is not busy: if its head e's row is not open, PRE (when another row is open) and ACT
+   * for it, the ACT at PRE + tRP (zero-latency parameters fall through in the same cycle).
    */
-  private prepareBank(b: number, e: number, now: number): boolean {
-    const t = this.timing;
-    const openRow = this.openRow;
-    const bankReadyAt = this.bankReadyAt;
+  private openRowFor(b: number, e: number, now: number): void {
     const row = this.qRow[e]!;
-    if (openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
-      openRow[b] = ROW_CLOSED;
-      bankReadyAt[b] = now + t.tRP;
+    if (this.openRow[b] === row) return;
+    const t = this.timing;
+    let actAt = now;
+    if (this.openRow[b] !== ROW_CLOSED) {
+      actAt = now + t.tRP;
       this.bankLastCmd[b] = BankState.Precharging;
       this.precharges++;
-    }
-    if (now >= bankReadyAt[b]! && openRow[b] === ROW_CLOSED) {
-      openRow[b] = row;
-      bankReadyAt[b] = now + t.tRCD;
-      this.bankLastCmd[b] = BankState.Activating;
-      this.activates++;
-    }
-    return now >= bankReadyAt[b]! && openRow[b] === row;
+    } else this.bankLastCmd[b] = BankState.Activating;
+    this.openRow[b] = row;
+    this.bankActAt[b] = actAt;
+    this.bankReadyAt[b] = actAt + t.tRCD;
+    this.actsIssued++;
+  }
+
+  /**
+   * Earliest cycle for head e's column command on bank b, whose row is e's (open or opening): the
+   * bank ready (tRCD, tCCD) and the burst fitting behind the data bus's last one. The bus only ever
+   * gets busier, so nothing can happen for the bank before then.
+   */
+  private columnAt(b: number, e: number): number {
+    const lat = this.qOp[e] === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
+    const fit = this.busFreeAt[this.bankChannel[b]!]! - lat;
+    const ready = this.bankReadyAt[b]!;
+    return ready > fit ? ready : fit;
   }
 
   /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
   private schedule(now: number): void {
     const t = this.timing;
     const colPick = this.colPick;
-    const candLat = this.candLat;
+    const candCount = this.candCount;
+    const candMaxLat = this.candMaxLat;
+    const waitReady = this.waitReady;
+    const waitMaxLat = this.waitMaxLat;
     const active = this.activeBanks;
     const bankFirst = this.bankFirst;
     const bankReadyAt = this.bankReadyAt;
@@ -422,39 +474,46 @@ export class Dram extends Module {
     // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
     for (let ch = 0; ch < colPick.length; ch++) {
       colPick[ch] = -1;
-      candLat[ch] = Infinity;
+      candCount[ch] = 0;
+      candMaxLat[ch] = -Infinity;
+      waitReady[ch] = Infinity;
+      waitMaxLat[ch] = -Infinity;
     }
     let wake = Infinity;
     // Bank order does not matter: a bank's commands touch only that bank, and the column pick is the oldest candidate.
     for (let k = 0; k < this.nActive; k++) {
       const b = active[k]!;
-      // A bank still busy with its last command (PRE, ACT, tCCD) can do nothing this cycle.
-      if (now < bankReadyAt[b]!) {
+      // The oldest waiting request of each bank is that bank's head.
+      const e = bankFirst[b]!;
+      if (now >= bankReadyAt[b]!) this.openRowFor(b, e, now);
+      else if (this.openRow[b] !== this.qRow[e]) {
+        // Busy (tCCD) and the head needs another row: its PRE when the bank is ready.
         if (bankReadyAt[b]! < wake) wake = bankReadyAt[b]!;
         continue;
       }
-      // The oldest waiting request of each bank is that bank's head.
-      const e = bankFirst[b]!;
-      if (this.prepareBank(b, e, now)) {
-        const ch = this.bankChannel[b]!;
-        const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
-        if (now + lat < busFreeAt[ch]!) wake = Math.min(wake, busFreeAt[ch]! - lat);
-        else {
-          if (lat < candLat[ch]!) candLat[ch] = lat;
-          if (colPick[ch]! < 0 || qSeq[e]! < qSeq[colPick[ch]!]!) colPick[ch] = e;
-        }
-      } else wake = Math.min(wake, bankReadyAt[b]!);
+      // e's row is open or opening: a column command once the bank is ready and the burst fits.
+      const ch = this.bankChannel[b]!;
+      const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
+      if (now >= bankReadyAt[b]! && now + lat >= busFreeAt[ch]!) {
+        candCount[ch]++;
+        if (lat > candMaxLat[ch]!) candMaxLat[ch] = lat;
+        if (colPick[ch]! < 0 || qSeq[e]! < qSeq[colPick[ch]!]!) colPick[ch] = e;
+      } else {
+        if (bankReadyAt[b]! < waitReady[ch]!) waitReady[ch] = bankReadyAt[b]!;
+        if (lat > waitMaxLat[ch]!) waitMaxLat[ch] = lat;
+      }
     }
     for (let ch = 0; ch < colPick.length; ch++) {
       const e = colPick[ch]!;
       if (e >= 0) {
         const b = this.qBank[e]!;
         this.issueColumn(e, ch, now);
-        // Nothing can happen before the channel's other candidates fit behind this burst, or the
-        // bank's next head (if any) is past tCCD: every other bank's time is in `wake` already.
-        wake = Math.min(wake, busFreeAt[ch]! - candLat[ch]!);
+        // The channel's other candidates (if any) fit behind this burst at the earliest at
+        // busFreeAt - their latency; the bank's next head (if any) waits for tCCD.
+        if (candCount[ch]! > 1) wake = Math.min(wake, busFreeAt[ch]! - candMaxLat[ch]!);
         if (bankFirst[b]! >= 0) wake = Math.min(wake, bankReadyAt[b]!);
       }
+      if (waitMaxLat[ch]! >= 0) wake = Math.min(wake, Math.max(waitReady[ch]!, busFreeAt[ch]! - waitMaxLat[ch]!));
     }
     this.schedWakeAt = wake;
   }
