@@ -6,6 +6,8 @@ import { copyLine, fillLine, LINE_WORDS, wordView } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
 /** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
+/** Probe slot of ch0_dataBusBusy (after queueOccupancy and inFlight); the banks follow the channels. */
+const PROBE_BANKS = 2;
 const ROW_CLOSED = -1;
 /** Queue entry states. */
 const Q_FREE = 0;
@@ -134,6 +136,22 @@ export class Dram extends Module {
   private readonly issuedHead: Int32Array;
   private readonly issuedCount: Int32Array;
 
+  // ---- waveform probes ---------------------------------------------------------------------------
+  /** Per bank, the cycle from which its probe values must be recomputed (0: at once). */
+  private readonly bankProbeUntil: Float64Array;
+  /**
+   * The banks whose probe values can still change without a command (bankProbeUntil finite): a
+   * bank joins at its PRE/ACT and leaves once it shows Open for good. Most banks are idle or open
+   * at any time, so a fill visits one or two banks, not all.
+   */
+  private readonly probeBanks: Int32Array;
+  private readonly inProbeBanks: Uint8Array;
+  private nProbeBanks = 0;
+  /** Smallest bankProbeUntil: fills before it only refresh the queue and bus values. */
+  private probesUntil = 0;
+  /** The array the last fill wrote (the probe group's), whose bank values are kept. */
+  private probeValues: Float64Array | null = null;
+
   // ---- stats -----------------------------------------------------------------------------------
   reads = 0;
   writes = 0;
@@ -191,26 +209,86 @@ export class Dram extends Module {
     this.issuedHead = new Int32Array(params.channels);
     this.issuedCount = new Int32Array(params.channels);
 
-    this.probe('queueOccupancy', bitsFor(q), () => this.used);
-    this.probe('inFlight', bitsFor(q), () => this.inFlight);
-    for (let c = 0; c < params.channels; c++) {
-      this.probe(`ch${c}_dataBusBusy`, 1, () => this.dataBusBusy(c));
-    }
+    // Every probe of this module filled by one call (a closure per probe cost ~7 ns each per traced
+    // cycle): queueOccupancy, inFlight, ch<c>_dataBusBusy per channel, then bank<b>_state and
+    // bank<b>_openRow per bank (PROBE_BANKS + channels is the first bank's slot).
     const rowBits = bitsFor(Math.ceil(params.capacityBytes / params.rowBytes / this.banks));
-    // Two probes per bank, filled by one call (a closure per bank probe cost ~7 ns each per traced cycle).
-    const bankNames: string[] = [];
-    const bankWidths: number[] = [];
-    for (let b = 0; b < this.banks; b++) {
-      bankNames.push(`bank${b}_state`, `bank${b}_openRow`);
-      bankWidths.push(2, rowBits);
+    const names = ['queueOccupancy', 'inFlight'];
+    const widths = [bitsFor(q), bitsFor(q)];
+    for (let c = 0; c < params.channels; c++) {
+      names.push(`ch${c}_dataBusBusy`);
+      widths.push(1);
     }
-    this.probeGroup(bankNames, bankWidths, (v) => {
-      for (let b = 0; b < this.banks; b++) {
-        v[2 * b] = this.bankState(b);
+    for (let b = 0; b < this.banks; b++) {
+      names.push(`bank${b}_state`, `bank${b}_openRow`);
+      widths.push(2, rowBits);
+    }
+    this.bankProbeUntil = new Float64Array(this.banks);
+    this.probeBanks = new Int32Array(this.banks);
+    this.inProbeBanks = new Uint8Array(this.banks);
+    this.probeGroup(names, widths, (v) => this.fillProbes(v));
+  }
+
+  /**
+   * The probe group's values (slots as declared above). A bank's two values change only at its
+   * PRE/ACT (openRowFor) and at the cycles of its ACT and readiness (a column command leaves an
+   * open bank showing Open), so a bank is recomputed only from the cycle it may have changed.
+   */
+  private fillProbes(v: Float64Array): void {
+    v[0] = this.used;
+    v[1] = this.inFlight;
+    const nCh = this.busFreeAt.length;
+    for (let c = 0; c < nCh; c++) v[PROBE_BANKS + c] = this.dataBusBusy(c);
+    // Values kept from the last fill are only ours if it filled this same array.
+    if (v !== this.probeValues) {
+      this.probeValues = v;
+      this.refreshAllBankProbes();
+    }
+    const now = this.ctx.cycle;
+    if (now < this.probesUntil) return;
+    const until = this.bankProbeUntil;
+    const list = this.probeBanks;
+    const first = PROBE_BANKS + nCh;
+    let next = Infinity;
+    for (let k = 0; k < this.nProbeBanks; k++) {
+      const b = list[k]!;
+      if (now >= until[b]!) {
+        v[first + 2 * b] = this.bankState(b);
         const row = this.bankOpenRow(b);
-        v[2 * b + 1] = row === ROW_CLOSED ? 0 : row;
+        v[first + 2 * b + 1] = row === ROW_CLOSED ? 0 : row;
+        // The next cycle at which bankState / bankOpenRow can read differently without a command.
+        const actAt = this.bankActAt[b]!;
+        const readyAt = this.bankReadyAt[b]!;
+        let at = Infinity;
+        if (actAt > now) at = actAt;
+        else if (actAt + 1 > now) at = actAt + 1;
+        if (readyAt > now && readyAt < at) at = readyAt;
+        until[b] = at;
+        if (at === Infinity) {
+          // Settled: leaves the list (the last one takes its place, visited next).
+          this.inProbeBanks[b] = 0;
+          list[k--] = list[--this.nProbeBanks]!;
+          continue;
+        }
       }
-    });
+      if (until[b]! < next) next = until[b]!;
+    }
+    this.probesUntil = next;
+  }
+
+  /** Bank b's probe values may have changed now (its PRE/ACT). */
+  private refreshBankProbes(b: number): void {
+    this.bankProbeUntil[b] = 0;
+    this.probesUntil = 0;
+    if (this.inProbeBanks[b] === 0) {
+      this.inProbeBanks[b] = 1;
+      this.probeBanks[this.nProbeBanks++] = b;
+    }
+  }
+
+  /** Every bank's probe values may have changed (reset, or a fill into another array). */
+  private refreshAllBankProbes(): void {
+    for (let b = 0; b < this.banks; b++) this.refreshBankProbes(b);
   }
 
   /**
@@ -294,6 +372,7 @@ export class Dram extends Module {
     this.schedWakeAt = 0;
     this.openRow.fill(ROW_CLOSED);
     this.bankActAt.fill(-1);
+    this.refreshAllBankProbes();
     this.bankReadyAt.fill(0);
     this.bankLastCmd.fill(BankState.Closed);
     this.busFreeAt.fill(0);
@@ -444,6 +523,7 @@ export class Dram extends Module {
     this.bankActAt[b] = actAt;
     this.bankReadyAt[b] = actAt + t.tRCD;
     this.actsIssued++;
+    this.refreshBankProbes(b);
   }
 
   /**
