@@ -6,13 +6,9 @@ import { copyLine, fillLine, LINE_WORDS, wordView } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
 /** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
+const ROW_CLOSED = -1;
 /** Probe slot of ch0_dataBusBusy (after queueOccupancy and inFlight); the banks follow the channels. */
 const PROBE_BANKS = 2;
-const ROW_CLOSED = -1;
-/** Queue entry states. */
-const Q_FREE = 0;
-const Q_WAITING = 1; // accepted, column command not yet issued
-const Q_ISSUED = 2; // column command issued, data on its way; answered at doneAt
 /** What a bank is doing, as shown in waveforms (`bankN_state`). */
 export const BankState = { Closed: 0, Activating: 1, Open: 2, Precharging: 3 } as const;
 
@@ -47,9 +43,20 @@ export class Dram extends Module {
   readonly timing: DramTiming;
   readonly banks: number;
   private readonly linesPerRow: number;
+  /**
+   * The address split by shifts and masks, when channels, lines per row and banks per channel are
+   * all powers of two (the usual geometry): log2 of each, or null for the general split.
+   */
+  private readonly splitShifts: { readonly ch: number; readonly col: number; readonly bank: number } | null;
 
   // ---- request queue (struct of arrays, queueDepth entries) ------------------------------------
-  private readonly qState: Uint8Array;
+  /**
+   * An entry is free (on this stack), waiting (in its bank's list, from accept to its column
+   * command) or issued (in its channel's ring, until respond()). Which free entry a request gets
+   * is not visible: order comes from qSeq and the lists.
+   */
+  private readonly freeEntries: Int32Array;
+  private nFree = 0;
   private readonly qSeq: Float64Array;
   private readonly qId: Float64Array;
   private readonly qOp: Uint8Array;
@@ -169,11 +176,15 @@ export class Dram extends Module {
     this.memory = memory;
     this.banks = params.channels * params.banksPerChannel;
     this.linesPerRow = params.rowBytes / LINE_BYTES;
+    const log2 = (n: number): number => (Number.isInteger(Math.log2(n)) ? Math.log2(n) : -1);
+    const [chBits, colBits, bankBits] = [log2(params.channels), log2(this.linesPerRow), log2(params.banksPerChannel)];
+    this.splitShifts = chBits >= 0 && colBits >= 0 && bankBits >= 0 ? { ch: chBits, col: colBits, bank: bankBits } : null;
     this.req = dramReqChannel(this, 'req', params.reqDepth);
     this.rsp = dramRspChannel(this, 'rsp', params.rspDepth);
 
     const q = params.queueDepth;
-    this.qState = new Uint8Array(q);
+    this.freeEntries = new Int32Array(q);
+    this.freeAll();
     this.qSeq = new Float64Array(q);
     this.qId = new Float64Array(q);
     this.qOp = new Uint8Array(q);
@@ -312,7 +323,7 @@ export class Dram extends Module {
   /** 1 when a burst occupies channel ch's data bus in the current cycle (waveforms, tests). */
   dataBusBusy(ch: number): number {
     const now = this.ctx.cycle;
-    const q = this.qState.length;
+    const q = this.params.queueDepth;
     const n = this.issuedCount[ch]!;
     let i = this.issuedHead[ch]!;
     // Bursts are in time order: the first not yet ended is the only one that can be on the bus now.
@@ -356,6 +367,21 @@ export class Dram extends Module {
     return ch * p.banksPerChannel + bank;
   }
 
+  /** Bank (qBank) and row (qRow) of entry e's line address pa, a multiple of 64 below the capacity. */
+  private locate(e: number, pa: number): void {
+    const sh = this.splitShifts;
+    const line = pa / LINE_BYTES; // exact: pa is a multiple of 64
+    if (sh !== null && line <= 0x7fffffff) {
+      // bankOf and rowOf with shifts: exact for powers of two while the line number fits 31 bits.
+      const lineInCh = line >>> sh.ch;
+      this.qBank[e] = ((line & ((1 << sh.ch) - 1)) << sh.bank) | ((lineInCh >>> sh.col) & ((1 << sh.bank) - 1));
+      this.qRow[e] = lineInCh >>> (sh.col + sh.bank);
+    } else {
+      this.qBank[e] = this.bankOf(pa);
+      this.qRow[e] = this.rowOf(pa);
+    }
+  }
+
   /** Row of a line address within its bank, per the documented mapping. */
   rowOf(pa: number): number {
     const p = this.params;
@@ -363,8 +389,15 @@ export class Dram extends Module {
     return Math.floor(lineInCh / this.linesPerRow / p.banksPerChannel);
   }
 
+  /** Every queue entry free (lowest index on top, taken first). */
+  private freeAll(): void {
+    const q = this.freeEntries.length;
+    for (let i = 0; i < q; i++) this.freeEntries[i] = q - 1 - i;
+    this.nFree = q;
+  }
+
   override onReset(): void {
-    this.qState.fill(Q_FREE);
+    this.freeAll();
     this.used = 0;
     this.inFlight = 0;
     this.nextSeq = 0;
@@ -407,7 +440,7 @@ export class Dram extends Module {
     const ring = this.issuedRing;
     const head = this.issuedHead;
     const count = this.issuedCount;
-    const q = this.qState.length;
+    const q = this.params.queueDepth;
     const nCh = head.length;
     for (;;) {
       // Each channel's earliest finished request is its ring head; ties across channels go to the older request.
@@ -437,7 +470,7 @@ export class Dram extends Module {
       const h = head[bestCh]! + 1;
       head[bestCh] = h < q ? h : 0;
       count[bestCh]--;
-      this.qState[best] = Q_FREE;
+      this.freeEntries[this.nFree++] = best;
       this.used--;
       this.inFlight--;
     }
@@ -453,27 +486,25 @@ export class Dram extends Module {
   /** Move requests from the `req` channel into free queue entries. */
   private accept(now: number): void {
     const req = this.req;
-    const q = this.qState.length;
-    let e = 0;
-    while (this.used < q && req.valid()) {
-      while (this.qState[e] !== Q_FREE) e++;
+    const c = req.col;
+    const capacity = this.params.capacityBytes;
+    while (this.nFree > 0 && req.valid()) {
       const s = req.pop();
-      const pa = req.col.pa[s]!;
-      const op = req.col.op[s]!;
-      if (!(pa >= 0 && pa < this.params.capacityBytes) || umod(pa, LINE_BYTES) !== 0) {
-        this.fail(`request id ${req.col.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${this.params.capacityBytes}`);
+      const pa = c.pa[s]!;
+      const op = c.op[s]!;
+      if (!(pa >= 0 && pa < capacity) || umod(pa, LINE_BYTES) !== 0) {
+        this.fail(`request id ${c.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${capacity}`);
       }
-      if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${req.col.id[s]}: unknown DramOp ${op}`);
-      this.qState[e] = Q_WAITING;
+      if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${c.id[s]}: unknown DramOp ${op}`);
+      const e = this.freeEntries[--this.nFree]!;
       this.qSeq[e] = this.nextSeq++;
-      this.qId[e] = req.col.id[s]!;
+      this.qId[e] = c.id[s]!;
       this.qOp[e] = op;
       this.qPa[e] = pa;
-      this.qBeLo[e] = req.col.beLo[s]!;
-      this.qBeHi[e] = req.col.beHi[s]!;
-      const b = this.bankOf(pa);
-      this.qBank[e] = b;
-      this.qRow[e] = this.rowOf(pa);
+      this.qBeLo[e] = c.beLo[s]!;
+      this.qBeHi[e] = c.beHi[s]!;
+      this.locate(e, pa);
+      const b = this.qBank[e]!;
       // A read's line is don't-care: issueColumn fills the entry's line from storage.
       if (op === DramOp.Write) copyLine(this.reqWords, s, this.qWords, e);
       // Join the bank's waiting list. Only a new bank head can make schedule() act sooner: a request
@@ -616,7 +647,6 @@ export class Dram extends Module {
     this.bankLastCmd[b] = BankState.Open;
     this.qDoneAt[e] = dataStart + t.tBurst;
     if (this.qDoneAt[e]! < this.earliestDone) this.earliestDone = this.qDoneAt[e]!;
-    this.qState[e] = Q_ISSUED;
     this.inFlight++;
     // e is its bank's head (only heads are picked): it leaves the bank's waiting list ...
     const next = this.qNext[e]!;
@@ -628,7 +658,7 @@ export class Dram extends Module {
       this.activePos[last] = pos;
     }
     // ... and joins the channel's issued ring, behind every earlier burst.
-    const q = this.qState.length;
+    const q = this.params.queueDepth;
     let tail = this.issuedHead[ch]! + this.issuedCount[ch]!;
     if (tail >= q) tail -= q;
     this.issuedRing[ch * q + tail] = e;

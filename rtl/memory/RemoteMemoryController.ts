@@ -133,6 +133,11 @@ export class RemoteMemoryController extends Module {
   private readonly localRing: Int32Array;
   private localHead = 0;
   private localCount = 0;
+  /**
+   * nextDueAt() as of the end of the last cycle that did anything: the rings change only in such a
+   * cycle, so a quiet cycle compares against this instead of looking at both ring heads.
+   */
+  private dueAt = Infinity;
   /** 1: take from m2sRwd first this cycle (alternates when both channels wait). */
   private readonly rwdFirst: Reg;
 
@@ -216,6 +221,7 @@ export class RemoteMemoryController extends Module {
     this.issueCount = 0;
     this.localHead = 0;
     this.localCount = 0;
+    this.dueAt = Infinity;
     this.reads = 0;
     this.writes = 0;
     this.nxm = 0;
@@ -233,12 +239,13 @@ export class RemoteMemoryController extends Module {
     const now = this.ctx.cycle;
     // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
     // every step below would find nothing to do.
-    if (!io.dram.rsp.valid() && !io.m2sReq.valid() && !io.m2sRwd.valid() && now < this.nextDueAt()) return;
+    if (now < this.dueAt && !io.dram.rsp.valid() && !io.m2sReq.valid() && !io.m2sRwd.valid()) return;
     const devLoad = this.devLoadFor(this.used);
     this.answerFromDram(devLoad);
     this.intake(now);
     this.answerLocal(now, devLoad);
     this.issueToDram(now);
+    this.dueAt = this.nextDueAt();
   }
 
   /** Earliest cycle at which the head of the issue or the local ring is past its pipeline delay (Infinity: both empty). */
