@@ -65,6 +65,8 @@ export class Dram extends Module {
   private readonly qBeHi: Float64Array;
   private readonly qBank: Int32Array;
   private readonly qRow: Float64Array;
+  /** CAS latency of the entry's column command (tCL for a read, tCWL for a write). */
+  private readonly qLat: Float64Array;
   private readonly qDoneAt: Float64Array;
   private readonly qData: Uint8Array;
   /** qData as words, and the same for the port slabs: lines move 4 bytes a step. */
@@ -193,6 +195,7 @@ export class Dram extends Module {
     this.qBeHi = new Float64Array(q);
     this.qBank = new Int32Array(q);
     this.qRow = new Float64Array(q);
+    this.qLat = new Float64Array(q);
     this.qDoneAt = new Float64Array(q);
     this.qData = new Uint8Array(q * LINE_BYTES);
     this.qWords = wordView(this.qData);
@@ -500,6 +503,7 @@ export class Dram extends Module {
       this.qSeq[e] = this.nextSeq++;
       this.qId[e] = c.id[s]!;
       this.qOp[e] = op;
+      this.qLat[e] = op === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
       this.qPa[e] = pa;
       this.qBeLo[e] = c.beLo[s]!;
       this.qBeHi[e] = c.beHi[s]!;
@@ -563,15 +567,13 @@ export class Dram extends Module {
    * gets busier, so nothing can happen for the bank before then.
    */
   private columnAt(b: number, e: number): number {
-    const lat = this.qOp[e] === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
-    const fit = this.busFreeAt[this.bankChannel[b]!]! - lat;
+    const fit = this.busFreeAt[this.bankChannel[b]!]! - this.qLat[e]!;
     const ready = this.bankReadyAt[b]!;
     return ready > fit ? ready : fit;
   }
 
   /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
   private schedule(now: number): void {
-    const t = this.timing;
     const colPick = this.colPick;
     const candCount = this.candCount;
     const candMaxLat = this.candMaxLat;
@@ -582,6 +584,10 @@ export class Dram extends Module {
     const bankReadyAt = this.bankReadyAt;
     const busFreeAt = this.busFreeAt;
     const qSeq = this.qSeq;
+    const qRow = this.qRow;
+    const qLat = this.qLat;
+    const openRow = this.openRow;
+    const bankChannel = this.bankChannel;
     // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
     for (let ch = 0; ch < colPick.length; ch++) {
       colPick[ch] = -1;
@@ -597,14 +603,14 @@ export class Dram extends Module {
       // The oldest waiting request of each bank is that bank's head.
       const e = bankFirst[b]!;
       if (now >= bankReadyAt[b]!) this.openRowFor(b, e, now);
-      else if (this.openRow[b] !== this.qRow[e]) {
+      else if (openRow[b] !== qRow[e]) {
         // Busy (tCCD) and the head needs another row: its PRE when the bank is ready.
         if (bankReadyAt[b]! < wake) wake = bankReadyAt[b]!;
         continue;
       }
       // e's row is open or opening: a column command once the bank is ready and the burst fits.
-      const ch = this.bankChannel[b]!;
-      const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
+      const ch = bankChannel[b]!;
+      const lat = qLat[e]!;
       if (now >= bankReadyAt[b]! && now + lat >= busFreeAt[ch]!) {
         candCount[ch]++;
         if (lat > candMaxLat[ch]!) candMaxLat[ch] = lat;
@@ -634,7 +640,7 @@ export class Dram extends Module {
     const t = this.timing;
     const b = this.qBank[e]!;
     const isRead = this.qOp[e] === DramOp.Read;
-    const dataStart = now + (isRead ? t.tCL : t.tCWL);
+    const dataStart = now + this.qLat[e]!;
     if (isRead) {
       this.memory.readLineWords(this.qPa[e]!, this.qWords, e * LINE_WORDS);
       this.reads++;
