@@ -105,21 +105,6 @@ export class Dram extends Module {
   /** Channel of each bank (b / banksPerChannel, rounded down), computed once. */
   private readonly bankChannel: Int32Array;
   private readonly busFreeAt: Float64Array;
-  private readonly colPick: Int32Array;
-  /**
-   * Per channel, this cycle's column candidates and their largest CAS latency: those not picked can
-   * fit behind the new burst at busFreeAt - that latency, not before (the next wake-up).
-   */
-  private readonly candCount: Int32Array;
-  private readonly candMaxLat: Float64Array;
-  /**
-   * Per channel, the banks whose head's row is open (or opening) but cannot take its column command
-   * this cycle (bank busy, or burst not fitting): their earliest ready cycle and largest CAS latency.
-   * None of them can act before max(that cycle, busFreeAt - that latency), taken after this cycle's
-   * burst (exact when the latencies are equal).
-   */
-  private readonly waitReady: Float64Array;
-  private readonly waitMaxLat: Float64Array;
 
   // ---- the queue's order, kept at accept / column command / response, so no cycle scans it -----
   /**
@@ -130,11 +115,14 @@ export class Dram extends Module {
   private readonly bankFirst: Int32Array;
   private readonly bankLast: Int32Array;
   private readonly qNext: Int32Array;
-  /** Banks with at least one waiting request (unordered: schedule()'s result does not depend on bank order). */
+  /**
+   * Each channel's banks with at least one waiting request, at [ch × banksPerChannel ..], unordered
+   * (schedule()'s result does not depend on bank order); nActive[ch] of them.
+   */
   private readonly activeBanks: Int32Array;
-  /** Index of each active bank in activeBanks, for O(1) removal. */
+  private readonly nActive: Int32Array;
+  /** Index of each active bank in its channel's list, for O(1) removal. */
   private readonly activePos: Int32Array;
-  private nActive = 0;
   /**
    * Each channel's issued requests in issue order, a ring of queueDepth entries per channel at
    * [ch × queueDepth ..]. A channel's bursts never overlap and each starts at or after the
@@ -209,15 +197,11 @@ export class Dram extends Module {
     this.bankChannel = new Int32Array(this.banks);
     for (let b = 0; b < this.banks; b++) this.bankChannel[b] = Math.floor(b / params.banksPerChannel);
     this.busFreeAt = new Float64Array(params.channels);
-    this.colPick = new Int32Array(params.channels).fill(-1);
-    this.candCount = new Int32Array(params.channels);
-    this.candMaxLat = new Float64Array(params.channels);
-    this.waitReady = new Float64Array(params.channels);
-    this.waitMaxLat = new Float64Array(params.channels);
     this.bankFirst = new Int32Array(this.banks).fill(-1);
     this.bankLast = new Int32Array(this.banks).fill(-1);
     this.qNext = new Int32Array(q).fill(-1);
-    this.activeBanks = new Int32Array(Math.min(this.banks, q));
+    this.activeBanks = new Int32Array(this.banks);
+    this.nActive = new Int32Array(params.channels);
     this.activePos = new Int32Array(this.banks);
     this.issuedRing = new Int32Array(params.channels * q);
     this.issuedHead = new Int32Array(params.channels);
@@ -414,7 +398,7 @@ export class Dram extends Module {
     this.busFreeAt.fill(0);
     this.bankFirst.fill(-1);
     this.bankLast.fill(-1);
-    this.nActive = 0;
+    this.nActive.fill(0);
     this.issuedHead.fill(0);
     this.issuedCount.fill(0);
     this.reads = 0;
@@ -516,8 +500,11 @@ export class Dram extends Module {
       this.qNext[e] = -1;
       if (this.bankFirst[b]! < 0) {
         this.bankFirst[b] = e;
-        this.activePos[b] = this.nActive;
-        this.activeBanks[this.nActive++] = b;
+        const ch = this.bankChannel[b]!;
+        const n = this.nActive[ch]!;
+        this.activePos[b] = n;
+        this.activeBanks[ch * this.params.banksPerChannel + n] = b;
+        this.nActive[ch] = n + 1;
         this.newHead(b, e, now);
       } else this.qNext[this.bankLast[b]!] = e;
       this.bankLast[b] = e;
@@ -572,65 +559,64 @@ export class Dram extends Module {
     return ready > fit ? ready : fit;
   }
 
-  /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
+  /**
+   * Bank commands (PRE/ACT) and one column command per channel for this cycle. Channels are
+   * independent (own banks, own bus), so each is scheduled on its own.
+   */
   private schedule(now: number): void {
-    const colPick = this.colPick;
-    const candCount = this.candCount;
-    const candMaxLat = this.candMaxLat;
-    const waitReady = this.waitReady;
-    const waitMaxLat = this.waitMaxLat;
     const active = this.activeBanks;
     const bankFirst = this.bankFirst;
     const bankReadyAt = this.bankReadyAt;
-    const busFreeAt = this.busFreeAt;
-    const qSeq = this.qSeq;
+    const openRow = this.openRow;
     const qRow = this.qRow;
     const qLat = this.qLat;
-    const openRow = this.openRow;
-    const bankChannel = this.bankChannel;
-    // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
-    for (let ch = 0; ch < colPick.length; ch++) {
-      colPick[ch] = -1;
-      candCount[ch] = 0;
-      candMaxLat[ch] = -Infinity;
-      waitReady[ch] = Infinity;
-      waitMaxLat[ch] = -Infinity;
-    }
+    const qSeq = this.qSeq;
+    const perCh = this.params.banksPerChannel;
     let wake = Infinity;
-    // Bank order does not matter: a bank's commands touch only that bank, and the column pick is the oldest candidate.
-    for (let k = 0; k < this.nActive; k++) {
-      const b = active[k]!;
-      // The oldest waiting request of each bank is that bank's head.
-      const e = bankFirst[b]!;
-      if (now >= bankReadyAt[b]!) this.openRowFor(b, e, now);
-      else if (openRow[b] !== qRow[e]) {
-        // Busy (tCCD) and the head needs another row: its PRE when the bank is ready.
-        if (bankReadyAt[b]! < wake) wake = bankReadyAt[b]!;
-        continue;
+    for (let ch = 0; ch < this.busFreeAt.length; ch++) {
+      const busFreeAt = this.busFreeAt[ch]!;
+      // The oldest column candidate, how many there are and their largest CAS latency: those not
+      // picked fit behind the new burst at busFreeAt - that latency, not before.
+      let pick = -1;
+      let candidates = 0;
+      let candMaxLat = -Infinity;
+      // The banks whose head's row is open (or opening) but that cannot take their column command
+      // now (bank busy, or burst not fitting): none can act before max(their earliest ready cycle,
+      // busFreeAt - their largest latency), taken after this cycle's burst (exact for equal latencies).
+      let waitReady = Infinity;
+      let waitMaxLat = -Infinity;
+      // Bank order does not matter: a bank's commands touch only that bank, and the pick is the oldest candidate.
+      const n = this.nActive[ch]!;
+      for (let k = ch * perCh; k < ch * perCh + n; k++) {
+        const b = active[k]!;
+        // The oldest waiting request of each bank is that bank's head.
+        const e = bankFirst[b]!;
+        if (now >= bankReadyAt[b]!) this.openRowFor(b, e, now);
+        else if (openRow[b] !== qRow[e]) {
+          // Busy (tCCD) and the head needs another row: its PRE when the bank is ready.
+          if (bankReadyAt[b]! < wake) wake = bankReadyAt[b]!;
+          continue;
+        }
+        // e's row is open or opening: a column command once the bank is ready and the burst fits.
+        const lat = qLat[e]!;
+        if (now >= bankReadyAt[b]! && now + lat >= busFreeAt) {
+          candidates++;
+          if (lat > candMaxLat) candMaxLat = lat;
+          if (pick < 0 || qSeq[e]! < qSeq[pick]!) pick = e;
+        } else {
+          if (bankReadyAt[b]! < waitReady) waitReady = bankReadyAt[b]!;
+          if (lat > waitMaxLat) waitMaxLat = lat;
+        }
       }
-      // e's row is open or opening: a column command once the bank is ready and the burst fits.
-      const ch = bankChannel[b]!;
-      const lat = qLat[e]!;
-      if (now >= bankReadyAt[b]! && now + lat >= busFreeAt[ch]!) {
-        candCount[ch]++;
-        if (lat > candMaxLat[ch]!) candMaxLat[ch] = lat;
-        if (colPick[ch]! < 0 || qSeq[e]! < qSeq[colPick[ch]!]!) colPick[ch] = e;
-      } else {
-        if (bankReadyAt[b]! < waitReady[ch]!) waitReady[ch] = bankReadyAt[b]!;
-        if (lat > waitMaxLat[ch]!) waitMaxLat[ch] = lat;
-      }
-    }
-    for (let ch = 0; ch < colPick.length; ch++) {
-      const e = colPick[ch]!;
-      if (e >= 0) {
-        const b = this.qBank[e]!;
-        this.issueColumn(e, ch, now);
-        // The channel's other candidates (if any) fit behind this burst at the earliest at
-        // busFreeAt - their latency; the bank's next head (if any) waits for tCCD.
-        if (candCount[ch]! > 1) wake = Math.min(wake, busFreeAt[ch]! - candMaxLat[ch]!);
+      if (pick >= 0) {
+        const b = this.qBank[pick]!;
+        this.issueColumn(pick, ch, now);
+        // The other candidates (if any) fit behind this burst at the earliest at busFreeAt - their
+        // latency; the bank's next head (if any) waits for tCCD.
+        if (candidates > 1) wake = Math.min(wake, this.busFreeAt[ch]! - candMaxLat);
         if (bankFirst[b]! >= 0) wake = Math.min(wake, bankReadyAt[b]!);
       }
-      if (waitMaxLat[ch]! >= 0) wake = Math.min(wake, Math.max(waitReady[ch]!, busFreeAt[ch]! - waitMaxLat[ch]!));
+      if (waitMaxLat >= 0) wake = Math.min(wake, Math.max(waitReady, this.busFreeAt[ch]! - waitMaxLat));
     }
     this.schedWakeAt = wake;
   }
@@ -658,10 +644,13 @@ export class Dram extends Module {
     const next = this.qNext[e]!;
     this.bankFirst[b] = next;
     if (next < 0) {
+      const base = ch * this.params.banksPerChannel;
+      const n = this.nActive[ch]! - 1;
       const pos = this.activePos[b]!;
-      const last = this.activeBanks[--this.nActive]!;
-      this.activeBanks[pos] = last;
+      const last = this.activeBanks[base + n]!;
+      this.activeBanks[base + pos] = last;
       this.activePos[last] = pos;
+      this.nActive[ch] = n;
     }
     // ... and joins the channel's issued ring, behind every earlier burst.
     const q = this.params.queueDepth;
