@@ -354,6 +354,13 @@ export class Dram extends Module {
     return ch * p.banksPerChannel + bank;
   }
 
+  /** Row of a line address within its bank, per the documented mapping. */
+  rowOf(pa: number): number {
+    const p = this.params;
+    const lineInCh = Math.floor(Math.floor(pa / LINE_BYTES) / p.channels);
+    return Math.floor(lineInCh / this.linesPerRow / p.banksPerChannel);
+  }
+
   /** Bank (qBank) and row (qRow) of entry e's line address pa, a multiple of 64 below the capacity. */
   private locate(e: number, pa: number): void {
     const sh = this.splitShifts;
@@ -367,13 +374,6 @@ export class Dram extends Module {
       this.qBank[e] = this.bankOf(pa);
       this.qRow[e] = this.rowOf(pa);
     }
-  }
-
-  /** Row of a line address within its bank, per the documented mapping. */
-  rowOf(pa: number): number {
-    const p = this.params;
-    const lineInCh = Math.floor(Math.floor(pa / LINE_BYTES) / p.channels);
-    return Math.floor(lineInCh / this.linesPerRow / p.banksPerChannel);
   }
 
   /** Every queue entry free (lowest index on top, taken first). */
