@@ -168,7 +168,8 @@ export class Dram extends Module {
     this.linesPerRow = params.rowBytes / LINE_BYTES;
     const log2 = (n: number): number => (Number.isInteger(Math.log2(n)) ? Math.log2(n) : -1);
     const [chBits, colBits, bankBits] = [log2(params.channels), log2(this.linesPerRow), log2(params.banksPerChannel)];
-    this.splitShifts = chBits >= 0 && colBits >= 0 && bankBits >= 0 ? { ch: chBits, col: colBits, bank: bankBits } : null;
+    // (A global bank index past 30 bits would not survive the shifts; no real geometry is near it.)
+    this.splitShifts = chBits >= 0 && colBits >= 0 && bankBits >= 0 && chBits + bankBits <= 30 ? { ch: chBits, col: colBits, bank: bankBits } : null;
     this.req = dramReqChannel(this, 'req', params.reqDepth);
     this.rsp = dramRspChannel(this, 'rsp', params.rspDepth);
 
