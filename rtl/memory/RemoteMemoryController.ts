@@ -104,6 +104,12 @@ export class RemoteMemoryController extends Module {
   /** Controller pipeline latency in cycles (from params.pipelineNs). */
   readonly pipelineCycles: number;
   private readonly io: RemoteMemoryControllerIo;
+  /** The channels the quiet-cycle test looks at, without going through io each cycle. */
+  private readonly m2sReq: MemMsgChannel;
+  private readonly m2sRwd: MemMsgChannel;
+  private readonly dramRsp: DramPort['rsp'];
+  /** devLoadFor(occupancy) for every occupancy 0..queueDepth, computed once. */
+  private readonly devLoadOf: Uint8Array;
 
   // ---- entries ---------------------------------------------------------------------------------
   private readonly eUsed: Uint8Array;
@@ -184,6 +190,9 @@ export class RemoteMemoryController extends Module {
     this.eReadyAt = new Float64Array(q);
     this.eData = new Uint8Array(q * LINE_BYTES);
     this.eWords = wordView(this.eData);
+    this.m2sReq = io.m2sReq;
+    this.m2sRwd = io.m2sRwd;
+    this.dramRsp = io.dram.rsp;
     this.rwdWords = wordView(io.m2sRwd.bytes);
     this.drsWords = wordView(io.s2mDrs.bytes);
     this.dramReqWords = wordView(io.dram.req.bytes);
@@ -193,10 +202,11 @@ export class RemoteMemoryController extends Module {
     this.issueRing = new Int32Array(q);
     this.localRing = new Int32Array(q);
     this.rwdFirst = this.reg('rwdFirst', 1, 0);
+    this.devLoadOf = Uint8Array.from({ length: q + 1 }, (_, occupancy) => this.devLoadFor(occupancy));
     // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
     this.probeGroup(['queueOccupancy', 'devLoad'], [Math.max(1, Math.ceil(Math.log2(q + 1))), 2], (v) => {
       v[0] = this.used;
-      v[1] = this.devLoadFor(this.used);
+      v[1] = this.devLoadOf[this.used]!;
     });
   }
 
@@ -235,12 +245,11 @@ export class RemoteMemoryController extends Module {
   }
 
   override evaluate(): void {
-    const io = this.io;
     const now = this.ctx.cycle;
     // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
     // every step below would find nothing to do.
-    if (now < this.dueAt && !io.dram.rsp.valid() && !io.m2sReq.valid() && !io.m2sRwd.valid()) return;
-    const devLoad = this.devLoadFor(this.used);
+    if (now < this.dueAt && !this.dramRsp.valid() && !this.m2sReq.valid() && !this.m2sRwd.valid()) return;
+    const devLoad = this.devLoadOf[this.used]!;
     this.answerFromDram(devLoad);
     this.intake(now);
     this.answerLocal(now, devLoad);
@@ -258,7 +267,7 @@ export class RemoteMemoryController extends Module {
 
   /** DRAM responses → DRS MemData (reads) or NDR Cmp (writes), in DRAM completion order. */
   private answerFromDram(devLoad: number): void {
-    const rsp = this.io.dram.rsp;
+    const rsp = this.dramRsp;
     while (rsp.valid()) {
       const s = rsp.peek(0);
       const e = rsp.col.id[s]!;
@@ -334,11 +343,11 @@ export class RemoteMemoryController extends Module {
     const tookFirst = rwdFirst ? this.takeRwd(now) : this.takeReq(now);
     const tookSecond = rwdFirst ? this.takeReq(now) : this.takeRwd(now);
     // Alternate only when both channels had a message waiting, so neither can starve the other.
-    if (tookFirst && (tookSecond || (rwdFirst ? this.io.m2sReq.valid() : this.io.m2sRwd.valid()))) this.rwdFirst.d = rwdFirst ? 0 : 1;
+    if (tookFirst && (tookSecond || (rwdFirst ? this.m2sReq.valid() : this.m2sRwd.valid()))) this.rwdFirst.d = rwdFirst ? 0 : 1;
   }
 
   private takeReq(now: number): boolean {
-    const ch = this.io.m2sReq;
+    const ch = this.m2sReq;
     if (!ch.valid()) return false;
     if (this.used >= this.eUsed.length) {
       this.queueFullStalls++;
@@ -370,7 +379,7 @@ export class RemoteMemoryController extends Module {
   }
 
   private takeRwd(now: number): boolean {
-    const ch = this.io.m2sRwd;
+    const ch = this.m2sRwd;
     if (!ch.valid()) return false;
     if (this.used >= this.eUsed.length) {
       this.queueFullStalls++;
@@ -412,8 +421,9 @@ export class RemoteMemoryController extends Module {
     this.eTag[e] = c.tag[s]!;
     this.eLdId[e] = c.ldId[s]!;
     this.eSpid[e] = c.spid[s]!;
-    // A 68B M2S Req may carry Addr[5]; the line is what is accessed.
-    this.eAddr[e] = addr - (addr % LINE_BYTES);
+    // A 68B M2S Req may carry Addr[5]; the line is what is accessed (floor, not a double `%`: the
+    // same for an address ≥ 0).
+    this.eAddr[e] = Math.floor(addr / LINE_BYTES) * LINE_BYTES;
     this.eBeLo[e] = c.beLo[s]!;
     this.eBeHi[e] = c.beHi[s]!;
     this.eReadyAt[e] = now + this.pipelineCycles;
