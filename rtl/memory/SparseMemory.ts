@@ -59,6 +59,13 @@ export class SparseMemory {
   private readonly slabWords: Uint32Array[] = [];
   private readonly slabBytes: Uint8Array[] = [];
   /**
+   * Per slab, two words per page: bit i of word 2p + j is set once line 32j + i of the slab's page
+   * p has been written (a line write with any byte enabled, or a poke). A line never written holds
+   * zeros, so readLineWords returns zeros for it without touching the page: most reads of a
+   * randomly written page are of such lines, and the page itself is a cache and TLB miss.
+   */
+  private readonly slabLines: Uint32Array[] = [];
+  /**
    * The page and slot of the last line access (-1: none): sequential and hot-set traffic stays on
    * one page for many lines, and a compare is cheaper than a table lookup. Only pages that exist
    * are cached (a page, once created, lives until clear()).
@@ -90,7 +97,7 @@ export class SparseMemory {
     checkLine(pa);
     const pn = Math.floor(pa / PAGE_BYTES);
     const slot = this.find(pn);
-    if (slot < 0) {
+    if (slot < 0 || !this.lineWritten(slot, (pa - pn * PAGE_BYTES) / LINE_BYTES)) {
       for (let i = 0; i < LINE_WORDS; i++) out[wordOff + i] = 0;
       return;
     }
@@ -108,6 +115,7 @@ export class SparseMemory {
     if (beLo === 0 && beHi === 0) return;
     const pn = Math.floor(pa / PAGE_BYTES);
     const slot = this.findOrCreate(pn);
+    this.markWritten(slot, (pa - pn * PAGE_BYTES) / LINE_BYTES);
     const bytes = this.slabBytes[slot >>> SLAB_PAGES_LOG2]!;
     const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + (pa - pn * PAGE_BYTES);
     if (beLo === BE_HALF_ALL && beHi === BE_HALF_ALL) {
@@ -126,6 +134,7 @@ export class SparseMemory {
     if (beLo === 0 && beHi === 0) return;
     const pn = Math.floor(pa / PAGE_BYTES);
     const slot = this.findOrCreate(pn);
+    this.markWritten(slot, (pa - pn * PAGE_BYTES) / LINE_BYTES);
     const words = this.slabWords[slot >>> SLAB_PAGES_LOG2]!;
     const po = (slot & SLAB_SLOT_MASK) * PAGE_WORDS + (pa - pn * PAGE_BYTES) / 4;
     if (beLo === BE_HALF_ALL && beHi === BE_HALF_ALL) {
@@ -150,6 +159,7 @@ export class SparseMemory {
     this.pageCount = 0;
     this.slabWords.length = 0;
     this.slabBytes.length = 0;
+    this.slabLines.length = 0;
     this.lastPn = -1;
     this.lastSlot = -1;
   }
@@ -182,6 +192,7 @@ export class SparseMemory {
       const slab = new ArrayBuffer(SLAB_PAGES * PAGE_BYTES);
       this.slabWords.push(new Uint32Array(slab));
       this.slabBytes.push(new Uint8Array(slab));
+      this.slabLines.push(new Uint32Array(2 * SLAB_PAGES));
     }
     this.pageCount = slot + 1;
     if (2 * this.pageCount > this.tableMask + 1) this.growTable();
@@ -189,6 +200,19 @@ export class SparseMemory {
     this.lastPn = pn;
     this.lastSlot = slot;
     return slot;
+  }
+
+  /** Whether line `line` (0..63) of the page in `slot` has been written (see slabLines). */
+  private lineWritten(slot: number, line: number): boolean {
+    const w = this.slabLines[slot >>> SLAB_PAGES_LOG2]![2 * (slot & SLAB_SLOT_MASK) + (line >>> 5)]!;
+    return ((w >>> (line & 31)) & 1) === 1;
+  }
+
+  /** Record that line `line` (0..63) of the page in `slot` holds written data. */
+  private markWritten(slot: number, line: number): void {
+    const lines = this.slabLines[slot >>> SLAB_PAGES_LOG2]!;
+    const i = 2 * (slot & SLAB_SLOT_MASK) + (line >>> 5);
+    lines[i] = lines[i]! | (1 << (line & 31));
   }
 
   /** Double the page table (keeps it at most half full, so lookups stay one or two probes). */
@@ -223,6 +247,7 @@ export class SparseMemory {
       const a = pa + i;
       const pn = Math.floor(a / PAGE_BYTES);
       const slot = this.findOrCreate(pn);
+      this.markWritten(slot, Math.floor((a - pn * PAGE_BYTES) / LINE_BYTES));
       this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + (a - pn * PAGE_BYTES)] = bytes[i]!;
     }
   }
