@@ -109,6 +109,7 @@ export class DramPortArbiter extends Module {
         const downId = id * n + p;
         if (!(Number.isInteger(id) && id >= 0 && downId <= Number.MAX_SAFE_INTEGER)) this.fail(`port ${p}: request id ${id} must be an integer ≥ 0 with id × ${n} < 2^53`);
         const d = down.req.push();
+        // Every DRAM_REQ_FIELDS column, by name (no per-field loop), and the line when it matters.
         const uc = up.col;
         const dc = down.req.col;
         const op = uc.op[s]!;
@@ -139,6 +140,7 @@ export class DramPortArbiter extends Module {
       }
       rsp.pop();
       const u = up.push();
+      // Every DRAM_RSP_FIELDS column, the id turned back into the requester's.
       const dc = rsp.col;
       const uc = up.col;
       const op = dc.op[s]!;

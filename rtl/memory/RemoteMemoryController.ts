@@ -1,7 +1,7 @@
 import { ConfigError, Module, nsToCycles, type Reg } from '../../src/sim/index.ts';
 import { MEM_MSG_FIELDS, type MemMsgChannel } from '../cxl/MemMsg.ts';
 import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp } from '../cxl/opcodes.ts';
-import { DramOp } from './DramMsg.ts';
+import { DramOp, type DramRspChannel } from './DramMsg.ts';
 import type { DramPort } from './DramPortArbiter.ts';
 import { ExportCheck, ExportPerm, ExportTable } from './ExportTable.ts';
 import { copyLine, fillLine, wordView } from '../cxl/LineWords.ts';
@@ -107,7 +107,7 @@ export class RemoteMemoryController extends Module {
   /** The channels the quiet-cycle test looks at, without going through io each cycle. */
   private readonly m2sReq: MemMsgChannel;
   private readonly m2sRwd: MemMsgChannel;
-  private readonly dramRsp: DramPort['rsp'];
+  private readonly dramRsp: DramRspChannel;
   /** devLoadFor(occupancy) for every occupancy 0..queueDepth, computed once. */
   private readonly devLoadOf: Uint8Array;
 
