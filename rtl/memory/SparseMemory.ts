@@ -11,9 +11,9 @@ const HALF_LINE = LINE_BYTES / 2;
 const HALF_LINE_WORDS = LINE_WORDS / 2;
 const PAGE_WORDS = PAGE_BYTES / 4;
 /**
- * Pages are carved out of slabs of 2^SLAB_PAGES_LOG2 pages (256 KiB): the ArrayBuffer allocation
- * is most of a new page's cost, and it is paid once per slab. A page is then a slot number, page
- * `slot` at page offset (slot mod slab size) of slab floor(slot / slab size): no object per page.
+ * Pages are carved out of slabs of 2^SLAB_PAGES_LOG2 pages (256 KiB): an ArrayBuffer's fixed cost
+ * is paid once per slab (what remains per page is the zeroed memory itself). A page is a slot
+ * number, page (slot mod slab size) of slab floor(slot / slab size): no object per page.
  */
 const SLAB_PAGES_LOG2 = 6;
 const SLAB_PAGES = 1 << SLAB_PAGES_LOG2;
