@@ -5,12 +5,10 @@ import { dramTiming, validateDramParams, type DramParams, type DramTiming } from
 import { copyLine, fillLine, LINE_WORDS, wordView } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
-/** Bank has no open row. Rows are ≥ 0, so -1 never matches one. */
+/** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
 const ROW_CLOSED = -1;
-/** Queue entry states. */
-const Q_FREE = 0;
-const Q_WAITING = 1; // accepted, column command not yet issued
-const Q_ISSUED = 2; // column command issued, data on its way; answered at doneAt
+/** Probe slot of ch0_dataBusBusy (after queueOccupancy and inFlight); the banks follow the channels. */
+const PROBE_BANKS = 2;
 /** What a bank is doing, as shown in waveforms (`bankN_state`). */
 export const BankState = { Closed: 0, Activating: 1, Open: 2, Precharging: 3 } as const;
 
@@ -45,9 +43,20 @@ export class Dram extends Module {
   readonly timing: DramTiming;
   readonly banks: number;
   private readonly linesPerRow: number;
+  /**
+   * The address split by shifts and masks, when channels, lines per row and banks per channel are
+   * all powers of two (the usual geometry): log2 of each, or null for the general split.
+   */
+  private readonly splitShifts: { readonly ch: number; readonly col: number; readonly bank: number } | null;
 
   // ---- request queue (struct of arrays, queueDepth entries) ------------------------------------
-  private readonly qState: Uint8Array;
+  /**
+   * An entry is free (on this stack), waiting (in its bank's list, from accept to its column
+   * command) or issued (in its channel's ring, until respond()). Which free entry a request gets
+   * is not visible: order comes from qSeq and the lists.
+   */
+  private readonly freeEntries: Int32Array;
+  private nFree = 0;
   private readonly qSeq: Float64Array;
   private readonly qId: Float64Array;
   private readonly qOp: Uint8Array;
@@ -56,6 +65,8 @@ export class Dram extends Module {
   private readonly qBeHi: Float64Array;
   private readonly qBank: Int32Array;
   private readonly qRow: Float64Array;
+  /** CAS latency of the entry's column command (tCL for a read, tCWL for a write). */
+  private readonly qLat: Float64Array;
   private readonly qDoneAt: Float64Array;
   private readonly qData: Uint8Array;
   /** qData as words, and the same for the port slabs: lines move 4 bytes a step. */
@@ -67,25 +78,33 @@ export class Dram extends Module {
   /** Earliest doneAt among issued entries (Infinity when none): respond() has nothing to do before it. */
   private earliestDone = Infinity;
   /**
-   * First cycle at which schedule() can change anything: every bank head is waiting for a bank
-   * timer or the data bus until then (after a column command: the issued bank's tCCD, and the
-   * burst's end for the channel's other candidates). A new bank head pulls it to now. This only
-   * skips cycles in which schedule() would do nothing (the bench figures were bit-identical with
-   * and without it when it was introduced; so were the guard runs when it was tightened).
+   * First cycle at which schedule() can change anything, a lower bound over the bank heads: a head
+   * whose row is open or opening waits for its bank (tRCD, tCCD) and for its burst to fit the data
+   * bus; one that needs another row waits for its bank, then PRE. A new bank head lowers it
+   * (newHead). It only skips cycles in which schedule() would do nothing: per-cycle bank states,
+   * responses and counters were identical to scheduling every cycle over random traffic with
+   * equal and unequal tCL/tCWL, zero latencies and 1-3 channels. (An earlier bound took the
+   * smallest latency of the candidates left behind a burst, which is late when tCWL ≠ tCL.)
    */
   private schedWakeAt = 0;
   private nextSeq = 0;
 
   // ---- banks and channels ----------------------------------------------------------------------
+  /**
+   * A PRE is issued together with the ACT that follows it (at PRE + tRP): the bank's head cannot
+   * change while it precharges (a head leaves only by its column command), so the ACT is known, and
+   * schedule() needs no wake-up in between. openRow is therefore the row open or opening, and
+   * bankActAt the cycle of the bank's last ACT: waveforms, bankOpenRow() and `activates` show the
+   * ACT at that cycle, as if it were issued then.
+   */
   private readonly openRow: Float64Array;
+  private readonly bankActAt: Float64Array;
   private readonly bankReadyAt: Float64Array;
+  /** BankState.Precharging (PRE, then ACT at bankActAt), Activating (ACT alone) or Open (column command). */
   private readonly bankLastCmd: Uint8Array;
   /** Channel of each bank (b / banksPerChannel, rounded down), computed once. */
   private readonly bankChannel: Int32Array;
   private readonly busFreeAt: Float64Array;
-  private readonly colPick: Int32Array;
-  /** Per channel, the smallest CAS latency among this cycle's column candidates (for the next wake-up). */
-  private readonly candLat: Float64Array;
 
   // ---- the queue's order, kept at accept / column command / response, so no cycle scans it -----
   /**
@@ -96,11 +115,14 @@ export class Dram extends Module {
   private readonly bankFirst: Int32Array;
   private readonly bankLast: Int32Array;
   private readonly qNext: Int32Array;
-  /** Banks with at least one waiting request (unordered: schedule()'s result does not depend on bank order). */
+  /**
+   * Each channel's banks with at least one waiting request, at [ch × banksPerChannel ..], unordered
+   * (schedule()'s result does not depend on bank order); nActive[ch] of them.
+   */
   private readonly activeBanks: Int32Array;
-  /** Index of each active bank in activeBanks, for O(1) removal. */
+  private readonly nActive: Int32Array;
+  /** Index of each active bank in its channel's list, for O(1) removal. */
   private readonly activePos: Int32Array;
-  private nActive = 0;
   /**
    * Each channel's issued requests in issue order, a ring of queueDepth entries per channel at
    * [ch × queueDepth ..]. A channel's bursts never overlap and each starts at or after the
@@ -111,10 +133,27 @@ export class Dram extends Module {
   private readonly issuedHead: Int32Array;
   private readonly issuedCount: Int32Array;
 
+  // ---- waveform probes ---------------------------------------------------------------------------
+  /** Per bank, the cycle from which its probe values must be recomputed (0: at once). */
+  private readonly bankProbeUntil: Float64Array;
+  /**
+   * The banks whose probe values can still change without a command (bankProbeUntil finite): a
+   * bank joins at its PRE/ACT and leaves once it shows Open for good. Most banks are idle or open
+   * at any time, so a fill visits one or two banks, not all.
+   */
+  private readonly probeBanks: Int32Array;
+  private readonly inProbeBanks: Uint8Array;
+  private nProbeBanks = 0;
+  /** Smallest bankProbeUntil: fills before it only refresh the queue and bus values. */
+  private probesUntil = 0;
+  /** The array the last fill wrote (the probe group's), whose bank values are kept. */
+  private probeValues: Float64Array | null = null;
+
   // ---- stats -----------------------------------------------------------------------------------
   reads = 0;
   writes = 0;
-  activates = 0;
+  /** ACTs issued, including any still due at a precharging bank's bankActAt (see `activates`). */
+  private actsIssued = 0;
   precharges = 0;
   /** Cycles in which a finished request could not leave because `rsp` was full. */
   rspStalls = 0;
@@ -127,11 +166,16 @@ export class Dram extends Module {
     this.memory = memory;
     this.banks = params.channels * params.banksPerChannel;
     this.linesPerRow = params.rowBytes / LINE_BYTES;
+    const log2 = (n: number): number => (Number.isInteger(Math.log2(n)) ? Math.log2(n) : -1);
+    const [chBits, colBits, bankBits] = [log2(params.channels), log2(this.linesPerRow), log2(params.banksPerChannel)];
+    // (A global bank index past 30 bits would not survive the shifts; no real geometry is near it.)
+    this.splitShifts = chBits >= 0 && colBits >= 0 && bankBits >= 0 && chBits + bankBits <= 30 ? { ch: chBits, col: colBits, bank: bankBits } : null;
     this.req = dramReqChannel(this, 'req', params.reqDepth);
     this.rsp = dramRspChannel(this, 'rsp', params.rspDepth);
 
     const q = params.queueDepth;
-    this.qState = new Uint8Array(q);
+    this.freeEntries = new Int32Array(q);
+    this.freeAll();
     this.qSeq = new Float64Array(q);
     this.qId = new Float64Array(q);
     this.qOp = new Uint8Array(q);
@@ -140,6 +184,7 @@ export class Dram extends Module {
     this.qBeHi = new Float64Array(q);
     this.qBank = new Int32Array(q);
     this.qRow = new Float64Array(q);
+    this.qLat = new Float64Array(q);
     this.qDoneAt = new Float64Array(q);
     this.qData = new Uint8Array(q * LINE_BYTES);
     this.qWords = wordView(this.qData);
@@ -147,57 +192,126 @@ export class Dram extends Module {
     this.rspWords = wordView(this.rsp.bytes);
 
     this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
+    this.bankActAt = new Float64Array(this.banks).fill(-1);
     this.bankReadyAt = new Float64Array(this.banks);
     this.bankLastCmd = new Uint8Array(this.banks);
     this.bankChannel = new Int32Array(this.banks);
     for (let b = 0; b < this.banks; b++) this.bankChannel[b] = Math.floor(b / params.banksPerChannel);
     this.busFreeAt = new Float64Array(params.channels);
-    this.colPick = new Int32Array(params.channels).fill(-1);
-    this.candLat = new Float64Array(params.channels);
     this.bankFirst = new Int32Array(this.banks).fill(-1);
     this.bankLast = new Int32Array(this.banks).fill(-1);
     this.qNext = new Int32Array(q).fill(-1);
-    this.activeBanks = new Int32Array(Math.min(this.banks, q));
+    this.activeBanks = new Int32Array(this.banks);
+    this.nActive = new Int32Array(params.channels);
     this.activePos = new Int32Array(this.banks);
     this.issuedRing = new Int32Array(params.channels * q);
     this.issuedHead = new Int32Array(params.channels);
     this.issuedCount = new Int32Array(params.channels);
 
-    this.probe('queueOccupancy', bitsFor(q), () => this.used);
-    this.probe('inFlight', bitsFor(q), () => this.inFlight);
-    for (let c = 0; c < params.channels; c++) {
-      this.probe(`ch${c}_dataBusBusy`, 1, () => this.dataBusBusy(c));
-    }
+    // Every probe of this module filled by one call (a closure per probe cost ~7 ns each per traced
+    // cycle): queueOccupancy, inFlight, ch<c>_dataBusBusy per channel, then bank<b>_state and
+    // bank<b>_openRow per bank (PROBE_BANKS + channels is the first bank's slot).
     const rowBits = bitsFor(Math.ceil(params.capacityBytes / params.rowBytes / this.banks));
-    // Two probes per bank, filled by one call (a closure per bank probe cost ~7 ns each per traced cycle).
-    const bankNames: string[] = [];
-    const bankWidths: number[] = [];
-    for (let b = 0; b < this.banks; b++) {
-      bankNames.push(`bank${b}_state`, `bank${b}_openRow`);
-      bankWidths.push(2, rowBits);
+    const names = ['queueOccupancy', 'inFlight'];
+    const widths = [bitsFor(q), bitsFor(q)];
+    for (let c = 0; c < params.channels; c++) {
+      names.push(`ch${c}_dataBusBusy`);
+      widths.push(1);
     }
-    this.probeGroup(bankNames, bankWidths, (v) => {
-      const openRow = this.openRow;
-      for (let b = 0; b < this.banks; b++) {
-        v[2 * b] = this.bankState(b);
-        v[2 * b + 1] = openRow[b]! === ROW_CLOSED ? 0 : openRow[b]!;
-      }
-    });
+    for (let b = 0; b < this.banks; b++) {
+      names.push(`bank${b}_state`, `bank${b}_openRow`);
+      widths.push(2, rowBits);
+    }
+    this.bankProbeUntil = new Float64Array(this.banks);
+    this.probeBanks = new Int32Array(this.banks);
+    this.inProbeBanks = new Uint8Array(this.banks);
+    this.probeGroup(names, widths, (v) => this.fillProbes(v));
   }
 
-  /** BankState of bank b at the current cycle (waveforms, tests). */
-  bankState(b: number): number {
-    if (this.ctx.cycle < this.bankReadyAt[b]!) {
-      const c = this.bankLastCmd[b]!;
-      if (c !== BankState.Open) return c;
+  /**
+   * The probe group's values (slots as declared above). A bank's two values change only at its
+   * PRE/ACT (openRowFor) and at the cycles of its ACT and readiness (a column command leaves an
+   * open bank showing Open), so a bank is recomputed only from the cycle it may have changed.
+   */
+  private fillProbes(v: Float64Array): void {
+    v[0] = this.used;
+    v[1] = this.inFlight;
+    const nCh = this.busFreeAt.length;
+    for (let c = 0; c < nCh; c++) v[PROBE_BANKS + c] = this.dataBusBusy(c);
+    // Values kept from the last fill are only ours if it filled this same array.
+    if (v !== this.probeValues) {
+      this.probeValues = v;
+      this.refreshAllBankProbes();
     }
-    return this.openRow[b]! === ROW_CLOSED ? BankState.Closed : BankState.Open;
+    const now = this.ctx.cycle;
+    if (now < this.probesUntil) return;
+    const until = this.bankProbeUntil;
+    const list = this.probeBanks;
+    const first = PROBE_BANKS + nCh;
+    let next = Infinity;
+    for (let k = 0; k < this.nProbeBanks; k++) {
+      const b = list[k]!;
+      if (now >= until[b]!) {
+        v[first + 2 * b] = this.bankState(b);
+        const row = this.bankOpenRow(b);
+        v[first + 2 * b + 1] = row === ROW_CLOSED ? 0 : row;
+        // The next cycle at which bankState / bankOpenRow can read differently without a command.
+        const actAt = this.bankActAt[b]!;
+        const readyAt = this.bankReadyAt[b]!;
+        let at = Infinity;
+        if (actAt > now) at = actAt;
+        else if (actAt + 1 > now) at = actAt + 1;
+        if (readyAt > now && readyAt < at) at = readyAt;
+        until[b] = at;
+        if (at === Infinity) {
+          // Settled: leaves the list (the last one takes its place, visited next).
+          this.inProbeBanks[b] = 0;
+          list[k--] = list[--this.nProbeBanks]!;
+          continue;
+        }
+      }
+      if (until[b]! < next) next = until[b]!;
+    }
+    this.probesUntil = next;
+  }
+
+  /** Bank b's probe values may have changed now (its PRE/ACT). */
+  private refreshBankProbes(b: number): void {
+    this.bankProbeUntil[b] = 0;
+    this.probesUntil = 0;
+    if (this.inProbeBanks[b] === 0) {
+      this.inProbeBanks[b] = 1;
+      this.probeBanks[this.nProbeBanks++] = b;
+    }
+  }
+
+  /** Every bank's probe values may have changed (reset, or a fill into another array). */
+  private refreshAllBankProbes(): void {
+    for (let b = 0; b < this.banks; b++) this.refreshBankProbes(b);
+  }
+
+  /**
+   * BankState of bank b at the current cycle (waveforms, tests). A command issued in cycle t shows
+   * from cycle t + 1; a PRE's ACT is issued in cycle bankActAt, so that cycle itself shows the bank
+   * precharged and closed, between Precharging and Activating.
+   */
+  bankState(b: number): number {
+    const now = this.ctx.cycle;
+    if (now < this.bankReadyAt[b]!) {
+      const c = this.bankLastCmd[b]!;
+      if (c === BankState.Activating) return c;
+      if (c === BankState.Precharging) {
+        const actAt = this.bankActAt[b]!;
+        return now < actAt ? BankState.Precharging : now > actAt ? BankState.Activating : BankState.Closed;
+      }
+    }
+    return this.bankOpenRow(b) === ROW_CLOSED ? BankState.Closed : BankState.Open;
   }
 
   /** 1 when a burst occupies channel ch's data bus in the current cycle (waveforms, tests). */
   dataBusBusy(ch: number): number {
     const now = this.ctx.cycle;
-    const q = this.qState.length;
+    const q = this.params.queueDepth;
     const n = this.issuedCount[ch]!;
     let i = this.issuedHead[ch]!;
     // Bursts are in time order: the first not yet ended is the only one that can be on the bus now.
@@ -214,9 +328,16 @@ export class Dram extends Module {
     return (this.reads + this.writes) * this.timing.tBurst;
   }
 
-  /** Open row of bank b, or -1 when closed. */
+  /** Open row of bank b at the current cycle, or -1 when closed (a row opens after its ACT's cycle). */
   bankOpenRow(b: number): number {
-    return this.openRow[b]!;
+    return this.ctx.cycle > this.bankActAt[b]! ? this.openRow[b]! : ROW_CLOSED;
+  }
+
+  /** ACTs issued before the current cycle (a PRE's ACT counts from its own cycle on, see openRow). */
+  get activates(): number {
+    let due = 0;
+    for (let b = 0; b < this.banks; b++) if (this.bankLastCmd[b] === BankState.Precharging && this.bankActAt[b]! >= this.ctx.cycle) due++;
+    return this.actsIssued - due;
   }
 
   /** Requests held by the scheduler (committed view is not needed: the queue is this module's own). */
@@ -241,25 +362,49 @@ export class Dram extends Module {
     return Math.floor(lineInCh / this.linesPerRow / p.banksPerChannel);
   }
 
+  /** Bank (qBank) and row (qRow) of entry e's line address pa, a multiple of 64 below the capacity. */
+  private locate(e: number, pa: number): void {
+    const sh = this.splitShifts;
+    const line = pa / LINE_BYTES; // exact: pa is a multiple of 64
+    if (sh !== null && line <= 0x7fffffff) {
+      // bankOf and rowOf with shifts: exact for powers of two while the line number fits 31 bits.
+      const lineInCh = line >>> sh.ch;
+      this.qBank[e] = ((line & ((1 << sh.ch) - 1)) << sh.bank) | ((lineInCh >>> sh.col) & ((1 << sh.bank) - 1));
+      this.qRow[e] = lineInCh >>> (sh.col + sh.bank);
+    } else {
+      this.qBank[e] = this.bankOf(pa);
+      this.qRow[e] = this.rowOf(pa);
+    }
+  }
+
+  /** Every queue entry free (lowest index on top, taken first). */
+  private freeAll(): void {
+    const q = this.freeEntries.length;
+    for (let i = 0; i < q; i++) this.freeEntries[i] = q - 1 - i;
+    this.nFree = q;
+  }
+
   override onReset(): void {
-    this.qState.fill(Q_FREE);
+    this.freeAll();
     this.used = 0;
     this.inFlight = 0;
     this.nextSeq = 0;
     this.earliestDone = Infinity;
     this.schedWakeAt = 0;
     this.openRow.fill(ROW_CLOSED);
+    this.bankActAt.fill(-1);
+    this.refreshAllBankProbes();
     this.bankReadyAt.fill(0);
     this.bankLastCmd.fill(BankState.Closed);
     this.busFreeAt.fill(0);
     this.bankFirst.fill(-1);
     this.bankLast.fill(-1);
-    this.nActive = 0;
+    this.nActive.fill(0);
     this.issuedHead.fill(0);
     this.issuedCount.fill(0);
     this.reads = 0;
     this.writes = 0;
-    this.activates = 0;
+    this.actsIssued = 0;
     this.precharges = 0;
     this.rspStalls = 0;
     // Contents are not cleared: DRAM keeps its data across a logic reset, and testbenches preload
@@ -271,7 +416,7 @@ export class Dram extends Module {
     // Each step is called only when it has something to do (most cycles none has): the checks
     // are the ones each step would start with.
     if (now >= this.earliestDone) this.respond(now);
-    if (this.req.valid()) this.accept();
+    if (this.req.valid()) this.accept(now);
     if (this.used > this.inFlight && now >= this.schedWakeAt) this.schedule(now);
   }
 
@@ -283,7 +428,7 @@ export class Dram extends Module {
     const ring = this.issuedRing;
     const head = this.issuedHead;
     const count = this.issuedCount;
-    const q = this.qState.length;
+    const q = this.params.queueDepth;
     const nCh = head.length;
     for (;;) {
       // Each channel's earliest finished request is its ring head; ties across channels go to the older request.
@@ -313,7 +458,7 @@ export class Dram extends Module {
       const h = head[bestCh]! + 1;
       head[bestCh] = h < q ? h : 0;
       count[bestCh]--;
-      this.qState[best] = Q_FREE;
+      this.freeEntries[this.nFree++] = best;
       this.used--;
       this.inFlight--;
     }
@@ -327,103 +472,152 @@ export class Dram extends Module {
   }
 
   /** Move requests from the `req` channel into free queue entries. */
-  private accept(): void {
+  private accept(now: number): void {
     const req = this.req;
-    const q = this.qState.length;
-    let e = 0;
-    while (this.used < q && req.valid()) {
-      while (this.qState[e] !== Q_FREE) e++;
+    const c = req.col;
+    const capacity = this.params.capacityBytes;
+    while (this.nFree > 0 && req.valid()) {
       const s = req.pop();
-      const pa = req.col.pa[s]!;
-      const op = req.col.op[s]!;
-      if (!(pa >= 0 && pa < this.params.capacityBytes) || umod(pa, LINE_BYTES) !== 0) {
-        this.fail(`request id ${req.col.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${this.params.capacityBytes}`);
+      const pa = c.pa[s]!;
+      const op = c.op[s]!;
+      if (!(pa >= 0 && pa < capacity) || umod(pa, LINE_BYTES) !== 0) {
+        this.fail(`request id ${c.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${capacity}`);
       }
-      if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${req.col.id[s]}: unknown DramOp ${op}`);
-      this.qState[e] = Q_WAITING;
+      if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${c.id[s]}: unknown DramOp ${op}`);
+      const e = this.freeEntries[--this.nFree]!;
       this.qSeq[e] = this.nextSeq++;
-      this.qId[e] = req.col.id[s]!;
+      this.qId[e] = c.id[s]!;
       this.qOp[e] = op;
+      this.qLat[e] = op === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
       this.qPa[e] = pa;
-      this.qBeLo[e] = req.col.beLo[s]!;
-      this.qBeHi[e] = req.col.beHi[s]!;
-      const b = this.bankOf(pa);
-      this.qBank[e] = b;
-      this.qRow[e] = this.rowOf(pa);
-      copyLine(this.reqWords, s, this.qWords, e);
+      this.qBeLo[e] = c.beLo[s]!;
+      this.qBeHi[e] = c.beHi[s]!;
+      this.locate(e, pa);
+      const b = this.qBank[e]!;
+      // A read's line is don't-care: issueColumn fills the entry's line from storage.
+      if (op === DramOp.Write) copyLine(this.reqWords, s, this.qWords, e);
       // Join the bank's waiting list. Only a new bank head can make schedule() act sooner: a request
       // queued behind another one changes nothing until it is the head itself.
       this.qNext[e] = -1;
       if (this.bankFirst[b]! < 0) {
         this.bankFirst[b] = e;
-        this.activePos[b] = this.nActive;
-        this.activeBanks[this.nActive++] = b;
-        this.schedWakeAt = 0;
+        const ch = this.bankChannel[b]!;
+        const n = this.nActive[ch]!;
+        this.activePos[b] = n;
+        this.activeBanks[ch * this.params.banksPerChannel + n] = b;
+        this.nActive[ch] = n + 1;
+        this.newHead(b, e, now);
       } else this.qNext[this.bankLast[b]!] = e;
       this.bankLast[b] = e;
       this.used++;
     }
   }
 
-  /** Bank commands (PRE/ACT) and one column command per channel for this cycle. */
-  private schedule(now: number): void {
+  /**
+   * A request became the head of idle bank b: give the bank this cycle's PRE/ACT here, as
+   * schedule() would (bank commands touch only their bank), and wake schedule() only when it has
+   * something to do for it: a column pick now, or the bank's or the bus's time. Every other bank
+   * is already covered by schedWakeAt, so this spares a scan of all banks per arrival.
+   */
+  private newHead(b: number, e: number, now: number): void {
+    let at: number;
+    if (now >= this.bankReadyAt[b]!) {
+      this.openRowFor(b, e, now);
+      at = this.columnAt(b, e);
+    } else at = this.openRow[b] === this.qRow[e] ? this.columnAt(b, e) : this.bankReadyAt[b]!;
+    if (at < this.schedWakeAt) this.schedWakeAt = at;
+  }
+
+  /**
+   * Bank b is not busy: if its head e's row is not open, PRE (when another row is open) and ACT
+   * for it, the ACT at PRE + tRP (zero-latency parameters fall through in the same cycle).
+   */
+  private openRowFor(b: number, e: number, now: number): void {
+    const row = this.qRow[e]!;
+    if (this.openRow[b] === row) return;
     const t = this.timing;
-    const colPick = this.colPick;
-    const candLat = this.candLat;
+    let actAt = now;
+    if (this.openRow[b] !== ROW_CLOSED) {
+      actAt = now + t.tRP;
+      this.bankLastCmd[b] = BankState.Precharging;
+      this.precharges++;
+    } else this.bankLastCmd[b] = BankState.Activating;
+    this.openRow[b] = row;
+    this.bankActAt[b] = actAt;
+    this.bankReadyAt[b] = actAt + t.tRCD;
+    this.actsIssued++;
+    this.refreshBankProbes(b);
+  }
+
+  /**
+   * Earliest cycle for head e's column command on bank b, whose row is e's (open or opening): the
+   * bank ready (tRCD, tCCD) and the burst fitting behind the data bus's last one. The bus only ever
+   * gets busier, so nothing can happen for the bank before then.
+   */
+  private columnAt(b: number, e: number): number {
+    const fit = this.busFreeAt[this.bankChannel[b]!]! - this.qLat[e]!;
+    const ready = this.bankReadyAt[b]!;
+    return ready > fit ? ready : fit;
+  }
+
+  /**
+   * Bank commands (PRE/ACT) and one column command per channel for this cycle. Channels are
+   * independent (own banks, own bus), so each is scheduled on its own.
+   */
+  private schedule(now: number): void {
     const active = this.activeBanks;
     const bankFirst = this.bankFirst;
-    const openRow = this.openRow;
     const bankReadyAt = this.bankReadyAt;
-    // A plain loop, not fill(-1): there are only a few channels and the builtin call costs more.
-    for (let ch = 0; ch < colPick.length; ch++) {
-      colPick[ch] = -1;
-      candLat[ch] = Infinity;
-    }
+    const openRow = this.openRow;
+    const qRow = this.qRow;
+    const qLat = this.qLat;
+    const qSeq = this.qSeq;
+    const perCh = this.params.banksPerChannel;
     let wake = Infinity;
-    // Bank order does not matter: a bank's commands touch only that bank, and the column pick is the oldest candidate.
-    for (let k = 0; k < this.nActive; k++) {
-      const b = active[k]!;
-      // A bank still busy with its last command (PRE, ACT, tCCD) can do nothing this cycle.
-      if (now < bankReadyAt[b]!) {
-        wake = Math.min(wake, bankReadyAt[b]!);
-        continue;
-      }
-      // The oldest waiting request of each bank is that bank's head.
-      const e = bankFirst[b]!;
-      const row = this.qRow[e]!;
-      // Zero-latency parameters fall through to the next command in the same cycle.
-      if (openRow[b] !== row && openRow[b] !== ROW_CLOSED) {
-        openRow[b] = ROW_CLOSED;
-        bankReadyAt[b] = now + t.tRP;
-        this.bankLastCmd[b] = BankState.Precharging;
-        this.precharges++;
-      }
-      if (now >= bankReadyAt[b]! && openRow[b] === ROW_CLOSED) {
-        openRow[b] = row;
-        bankReadyAt[b] = now + t.tRCD;
-        this.bankLastCmd[b] = BankState.Activating;
-        this.activates++;
-      }
-      if (now >= bankReadyAt[b]! && openRow[b] === row) {
-        const ch = this.bankChannel[b]!;
-        const lat = this.qOp[e] === DramOp.Read ? t.tCL : t.tCWL;
-        if (now + lat < this.busFreeAt[ch]!) wake = Math.min(wake, this.busFreeAt[ch]! - lat);
-        else {
-          if (lat < candLat[ch]!) candLat[ch] = lat;
-          if (colPick[ch]! < 0 || this.qSeq[e]! < this.qSeq[colPick[ch]!]!) colPick[ch] = e;
+    for (let ch = 0; ch < this.busFreeAt.length; ch++) {
+      const busFreeAt = this.busFreeAt[ch]!;
+      // The oldest column candidate, how many there are and their largest CAS latency: those not
+      // picked fit behind the new burst at busFreeAt - that latency, not before.
+      let pick = -1;
+      let candidates = 0;
+      let candMaxLat = -Infinity;
+      // The banks whose head's row is open (or opening) but that cannot take their column command
+      // now (bank busy, or burst not fitting): none can act before max(their earliest ready cycle,
+      // busFreeAt - their largest latency), taken after this cycle's burst (exact for equal latencies).
+      let waitReady = Infinity;
+      let waitMaxLat = -Infinity;
+      // Bank order does not matter: a bank's commands touch only that bank, and the pick is the oldest candidate.
+      const n = this.nActive[ch]!;
+      for (let k = ch * perCh; k < ch * perCh + n; k++) {
+        const b = active[k]!;
+        // The oldest waiting request of each bank is that bank's head.
+        const e = bankFirst[b]!;
+        if (now >= bankReadyAt[b]!) this.openRowFor(b, e, now);
+        else if (openRow[b] !== qRow[e]) {
+          // Busy (tCCD) and the head needs another row: its PRE when the bank is ready.
+          if (bankReadyAt[b]! < wake) wake = bankReadyAt[b]!;
+          continue;
         }
-      } else wake = Math.min(wake, bankReadyAt[b]!);
-    }
-    for (let ch = 0; ch < colPick.length; ch++) {
-      const e = colPick[ch]!;
-      if (e >= 0) {
-        const b = this.qBank[e]!;
-        this.issueColumn(e, ch, now);
-        // Nothing can happen before the channel's other candidates fit behind this burst, or the
-        // bank's next head (if any) is past tCCD: every other bank's time is in `wake` already.
-        wake = Math.min(wake, this.busFreeAt[ch]! - candLat[ch]!);
+        // e's row is open or opening: a column command once the bank is ready and the burst fits.
+        const lat = qLat[e]!;
+        if (now >= bankReadyAt[b]! && now + lat >= busFreeAt) {
+          candidates++;
+          if (lat > candMaxLat) candMaxLat = lat;
+          if (pick < 0 || qSeq[e]! < qSeq[pick]!) pick = e;
+        } else {
+          if (bankReadyAt[b]! < waitReady) waitReady = bankReadyAt[b]!;
+          if (lat > waitMaxLat) waitMaxLat = lat;
+        }
+      }
+      if (pick >= 0) {
+        const b = this.qBank[pick]!;
+        this.issueColumn(pick, ch, now);
+        // The other candidates (if any) fit behind this burst at the earliest at busFreeAt - their
+        // latency; the bank's next head (if any) waits for tCCD.
+        if (candidates > 1) wake = Math.min(wake, this.busFreeAt[ch]! - candMaxLat);
         if (bankFirst[b]! >= 0) wake = Math.min(wake, bankReadyAt[b]!);
       }
+      if (waitMaxLat >= 0) wake = Math.min(wake, Math.max(waitReady, this.busFreeAt[ch]! - waitMaxLat));
     }
     this.schedWakeAt = wake;
   }
@@ -433,7 +627,7 @@ export class Dram extends Module {
     const t = this.timing;
     const b = this.qBank[e]!;
     const isRead = this.qOp[e] === DramOp.Read;
-    const dataStart = now + (isRead ? t.tCL : t.tCWL);
+    const dataStart = now + this.qLat[e]!;
     if (isRead) {
       this.memory.readLineWords(this.qPa[e]!, this.qWords, e * LINE_WORDS);
       this.reads++;
@@ -446,19 +640,21 @@ export class Dram extends Module {
     this.bankLastCmd[b] = BankState.Open;
     this.qDoneAt[e] = dataStart + t.tBurst;
     if (this.qDoneAt[e]! < this.earliestDone) this.earliestDone = this.qDoneAt[e]!;
-    this.qState[e] = Q_ISSUED;
     this.inFlight++;
     // e is its bank's head (only heads are picked): it leaves the bank's waiting list ...
     const next = this.qNext[e]!;
     this.bankFirst[b] = next;
     if (next < 0) {
+      const base = ch * this.params.banksPerChannel;
+      const n = this.nActive[ch]! - 1;
       const pos = this.activePos[b]!;
-      const last = this.activeBanks[--this.nActive]!;
-      this.activeBanks[pos] = last;
+      const last = this.activeBanks[base + n]!;
+      this.activeBanks[base + pos] = last;
       this.activePos[last] = pos;
+      this.nActive[ch] = n;
     }
     // ... and joins the channel's issued ring, behind every earlier burst.
-    const q = this.qState.length;
+    const q = this.params.queueDepth;
     let tail = this.issuedHead[ch]! + this.issuedCount[ch]!;
     if (tail >= q) tail -= q;
     this.issuedRing[ch * q + tail] = e;

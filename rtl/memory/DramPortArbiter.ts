@@ -1,5 +1,6 @@
 import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
-import { dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
+import { copyLine, fillLine, lineWords } from '../cxl/LineWords.ts';
+import { DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
 
 export interface DramPortArbiterParams {
   /** Requester ports (≥ 2): e.g. 0 = the node's CPU, 1 = the remote memory controller, 2 = the request decoder. */
@@ -39,6 +40,11 @@ export class DramPortArbiter extends Module {
   readonly params: DramPortArbiterParams;
   private readonly reqs: DramReqChannel[];
   private readonly rsps: DramRspChannel[];
+  /** Line slabs of the port channels and of the DRAM's, as words: lines move 4 bytes a step. */
+  private readonly reqWords: Uint32Array[];
+  private readonly rspWords: Uint32Array[];
+  private readonly downReqWords: Uint32Array;
+  private readonly downRspWords: Uint32Array;
   /** Port to try first on the next grant. */
   private readonly rrNext: Reg;
   /** Requests forwarded per port (fairness stats). */
@@ -69,6 +75,10 @@ export class DramPortArbiter extends Module {
       ports.push({ req, rsp });
     }
     this.ports = ports;
+    this.reqWords = this.reqs.map((c) => lineWords(c.bytes));
+    this.rspWords = this.rsps.map((c) => lineWords(c.bytes));
+    this.downReqWords = lineWords(down.req.bytes);
+    this.downRspWords = lineWords(down.rsp.bytes);
     this.rrNext = this.reg('rrNext', Math.max(1, Math.ceil(Math.log2(params.ports))), 0);
     this.granted = new Float64Array(params.ports);
   }
@@ -99,8 +109,17 @@ export class DramPortArbiter extends Module {
         const downId = id * n + p;
         if (!(Number.isInteger(id) && id >= 0 && downId <= Number.MAX_SAFE_INTEGER)) this.fail(`port ${p}: request id ${id} must be an integer ≥ 0 with id × ${n} < 2^53`);
         const d = down.req.push();
-        up.copySlotTo(s, down.req, d);
-        down.req.col.id[d] = downId;
+        // Every DRAM_REQ_FIELDS column, by name (no per-field loop), and the line when it matters.
+        const uc = up.col;
+        const dc = down.req.col;
+        const op = uc.op[s]!;
+        dc.id[d] = downId;
+        dc.op[d] = op;
+        dc.pa[d] = uc.pa[s]!;
+        dc.beLo[d] = uc.beLo[s]!;
+        dc.beHi[d] = uc.beHi[s]!;
+        // A read's line is don't-care (the Dram reads a request's line only for a write).
+        if (op !== DramOp.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
         this.granted[p]++;
         this.rrNext.d = p + 1 < n ? p + 1 : 0;
         break;
@@ -121,8 +140,16 @@ export class DramPortArbiter extends Module {
       }
       rsp.pop();
       const u = up.push();
-      rsp.copySlotTo(s, up, u);
-      up.col.id[u] = (downId - p) / n;
+      // Every DRAM_RSP_FIELDS column, the id turned back into the requester's.
+      const dc = rsp.col;
+      const uc = up.col;
+      const op = dc.op[s]!;
+      uc.id[u] = (downId - p) / n;
+      uc.op[u] = op;
+      uc.pa[u] = dc.pa[s]!;
+      // A write's answer carries a line of zeros (the Dram's): write the zeros instead of copying them.
+      if (op === DramOp.Read) copyLine(this.downRspWords, s, this.rspWords[p]!, u);
+      else fillLine(this.rspWords[p]!, u, 0x00);
     }
   }
 }

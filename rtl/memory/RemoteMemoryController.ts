@@ -1,7 +1,7 @@
 import { ConfigError, Module, nsToCycles, type Reg } from '../../src/sim/index.ts';
 import { MEM_MSG_FIELDS, type MemMsgChannel } from '../cxl/MemMsg.ts';
 import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp } from '../cxl/opcodes.ts';
-import { DramOp } from './DramMsg.ts';
+import { DramOp, type DramRspChannel } from './DramMsg.ts';
 import type { DramPort } from './DramPortArbiter.ts';
 import { ExportCheck, ExportPerm, ExportTable } from './ExportTable.ts';
 import { copyLine, fillLine, wordView } from '../cxl/LineWords.ts';
@@ -104,6 +104,12 @@ export class RemoteMemoryController extends Module {
   /** Controller pipeline latency in cycles (from params.pipelineNs). */
   readonly pipelineCycles: number;
   private readonly io: RemoteMemoryControllerIo;
+  /** The channels the quiet-cycle test looks at, without going through io each cycle. */
+  private readonly m2sReq: MemMsgChannel;
+  private readonly m2sRwd: MemMsgChannel;
+  private readonly dramRsp: DramRspChannel;
+  /** devLoadFor(occupancy) for every occupancy 0..queueDepth, computed once. */
+  private readonly devLoadOf: Uint8Array;
 
   // ---- entries ---------------------------------------------------------------------------------
   private readonly eUsed: Uint8Array;
@@ -133,6 +139,11 @@ export class RemoteMemoryController extends Module {
   private readonly localRing: Int32Array;
   private localHead = 0;
   private localCount = 0;
+  /**
+   * nextDueAt() as of the end of the last cycle that did anything: the rings change only in such a
+   * cycle, so a quiet cycle compares against this instead of looking at both ring heads.
+   */
+  private dueAt = Infinity;
   /** 1: take from m2sRwd first this cycle (alternates when both channels wait). */
   private readonly rwdFirst: Reg;
 
@@ -179,6 +190,9 @@ export class RemoteMemoryController extends Module {
     this.eReadyAt = new Float64Array(q);
     this.eData = new Uint8Array(q * LINE_BYTES);
     this.eWords = wordView(this.eData);
+    this.m2sReq = io.m2sReq;
+    this.m2sRwd = io.m2sRwd;
+    this.dramRsp = io.dram.rsp;
     this.rwdWords = wordView(io.m2sRwd.bytes);
     this.drsWords = wordView(io.s2mDrs.bytes);
     this.dramReqWords = wordView(io.dram.req.bytes);
@@ -188,10 +202,11 @@ export class RemoteMemoryController extends Module {
     this.issueRing = new Int32Array(q);
     this.localRing = new Int32Array(q);
     this.rwdFirst = this.reg('rwdFirst', 1, 0);
+    this.devLoadOf = Uint8Array.from({ length: q + 1 }, (_, occupancy) => this.devLoadFor(occupancy));
     // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
     this.probeGroup(['queueOccupancy', 'devLoad'], [Math.max(1, Math.ceil(Math.log2(q + 1))), 2], (v) => {
       v[0] = this.used;
-      v[1] = this.devLoadFor(this.used);
+      v[1] = this.devLoadOf[this.used]!;
     });
   }
 
@@ -216,6 +231,7 @@ export class RemoteMemoryController extends Module {
     this.issueCount = 0;
     this.localHead = 0;
     this.localCount = 0;
+    this.dueAt = Infinity;
     this.reads = 0;
     this.writes = 0;
     this.nxm = 0;
@@ -229,16 +245,16 @@ export class RemoteMemoryController extends Module {
   }
 
   override evaluate(): void {
-    const io = this.io;
     const now = this.ctx.cycle;
     // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
     // every step below would find nothing to do.
-    if (!io.dram.rsp.valid() && !io.m2sReq.valid() && !io.m2sRwd.valid() && now < this.nextDueAt()) return;
-    const devLoad = this.devLoadFor(this.used);
+    if (now < this.dueAt && !this.dramRsp.valid() && !this.m2sReq.valid() && !this.m2sRwd.valid()) return;
+    const devLoad = this.devLoadOf[this.used]!;
     this.answerFromDram(devLoad);
     this.intake(now);
     this.answerLocal(now, devLoad);
     this.issueToDram(now);
+    this.dueAt = this.nextDueAt();
   }
 
   /** Earliest cycle at which the head of the issue or the local ring is past its pipeline delay (Infinity: both empty). */
@@ -251,7 +267,7 @@ export class RemoteMemoryController extends Module {
 
   /** DRAM responses → DRS MemData (reads) or NDR Cmp (writes), in DRAM completion order. */
   private answerFromDram(devLoad: number): void {
-    const rsp = this.io.dram.rsp;
+    const rsp = this.dramRsp;
     while (rsp.valid()) {
       const s = rsp.peek(0);
       const e = rsp.col.id[s]!;
@@ -310,9 +326,12 @@ export class RemoteMemoryController extends Module {
       req.col.pa[s] = this.eAddr[e]!;
       req.col.beLo[s] = isRead ? 0 : this.eBeLo[e]!;
       req.col.beHi[s] = isRead ? 0 : this.eBeHi[e]!;
-      copyLine(this.eWords, e, this.dramReqWords, s);
+      // A read's line is don't-care on the DRAM port (eData holds no data for it anyway).
       if (isRead) this.reads++;
-      else this.writes++;
+      else {
+        copyLine(this.eWords, e, this.dramReqWords, s);
+        this.writes++;
+      }
       this.issueHead = this.issueHead + 1 < this.issueRing.length ? this.issueHead + 1 : 0;
       this.issueCount--;
     }
@@ -324,11 +343,11 @@ export class RemoteMemoryController extends Module {
     const tookFirst = rwdFirst ? this.takeRwd(now) : this.takeReq(now);
     const tookSecond = rwdFirst ? this.takeReq(now) : this.takeRwd(now);
     // Alternate only when both channels had a message waiting, so neither can starve the other.
-    if (tookFirst && (tookSecond || (rwdFirst ? this.io.m2sReq.valid() : this.io.m2sRwd.valid()))) this.rwdFirst.d = rwdFirst ? 0 : 1;
+    if (tookFirst && (tookSecond || (rwdFirst ? this.m2sReq.valid() : this.m2sRwd.valid()))) this.rwdFirst.d = rwdFirst ? 0 : 1;
   }
 
   private takeReq(now: number): boolean {
-    const ch = this.io.m2sReq;
+    const ch = this.m2sReq;
     if (!ch.valid()) return false;
     if (this.used >= this.eUsed.length) {
       this.queueFullStalls++;
@@ -360,7 +379,7 @@ export class RemoteMemoryController extends Module {
   }
 
   private takeRwd(now: number): boolean {
-    const ch = this.io.m2sRwd;
+    const ch = this.m2sRwd;
     if (!ch.valid()) return false;
     if (this.used >= this.eUsed.length) {
       this.queueFullStalls++;
@@ -402,8 +421,9 @@ export class RemoteMemoryController extends Module {
     this.eTag[e] = c.tag[s]!;
     this.eLdId[e] = c.ldId[s]!;
     this.eSpid[e] = c.spid[s]!;
-    // A 68B M2S Req may carry Addr[5]; the line is what is accessed.
-    this.eAddr[e] = addr - (addr % LINE_BYTES);
+    // A 68B M2S Req may carry Addr[5]; the line is what is accessed (floor, not a double `%`: the
+    // same for an address ≥ 0).
+    this.eAddr[e] = Math.floor(addr / LINE_BYTES) * LINE_BYTES;
     this.eBeLo[e] = c.beLo[s]!;
     this.eBeHi[e] = c.beHi[s]!;
     this.eReadyAt[e] = now + this.pipelineCycles;
