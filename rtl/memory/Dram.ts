@@ -87,6 +87,13 @@ export class Dram extends Module {
    * smallest latency of the candidates left behind a burst, which is late when tCWL ≠ tCL.)
    */
   private schedWakeAt = 0;
+  /**
+   * Testbench switch: run schedule() in every cycle with waiting requests, ignoring schedWakeAt.
+   * The wake-up bound claims to skip only cycles in which schedule() would issue nothing; a
+   * property test runs a Dram with this set next to one without and requires identical answers
+   * cycle for cycle (a bound that was too late for tCWL != tCL went unnoticed once).
+   */
+  scheduleEveryCycle = false;
   private nextSeq = 0;
 
   // ---- banks and channels ----------------------------------------------------------------------
@@ -417,7 +424,7 @@ export class Dram extends Module {
     // are the ones each step would start with.
     if (now >= this.earliestDone) this.respond(now);
     if (this.req.valid()) this.accept(now);
-    if (this.used > this.inFlight && now >= this.schedWakeAt) this.schedule(now);
+    if (this.used > this.inFlight && (now >= this.schedWakeAt || this.scheduleEveryCycle)) this.schedule(now);
   }
 
   /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */
