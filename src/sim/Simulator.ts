@@ -10,6 +10,8 @@ export interface CycleObserver {
   sample(cycle: number): void;
   /** Called when a SimulationError stops the run, and at close: write out what is buffered. */
   flush(): void;
+  /** Set by observers that read `regChanged` (the tracer): the edge then records which registers changed. */
+  readonly wantsRegChanges?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -45,6 +47,16 @@ export class Simulator {
   readonly evaluated: readonly Module[];
   /** Channels that moved this cycle and last cycle (see Channel.enlist). */
   readonly activity: ChannelActivity;
+  /**
+   * Registers whose committed value changed at the last edge, ascending indices into `regs`
+   * (`regChanged[0 .. regChangedCount)`), kept while an observer wants them: the tracer then
+   * looks at those instead of at every register. `regCommitted` is each register's value at the
+   * last edge, so a testbench writing `q` between steps cannot hide a change.
+   */
+  readonly regChanged: Int32Array;
+  regChangedCount = 0;
+  private readonly regCommitted: Float64Array;
+  private trackRegChanges = false;
   private readonly observers: CycleObserver[] = [];
   private readonly evaluateAll: () => void;
 
@@ -57,6 +69,8 @@ export class Simulator {
     this.regs = modules.flatMap((m) => m.regs);
     this.channels = modules.flatMap((m) => m.channels);
     this.activity = new ChannelActivity(this.channels.length);
+    this.regChanged = new Int32Array(this.regs.length);
+    this.regCommitted = new Float64Array(this.regs.length);
     this.probes = modules.flatMap((m) => m.probes);
     this.wideProbes = modules.flatMap((m) => m.wideProbes);
     const evaluated = modules.filter((m) => m.evaluate !== Module.prototype.evaluate);
@@ -77,6 +91,11 @@ export class Simulator {
   /** Attach an observer (e.g. the VCD tracer); it samples the current state at once. */
   attach(observer: CycleObserver): void {
     this.observers.push(observer);
+    if (observer.wantsRegChanges === true && !this.trackRegChanges) {
+      this.trackRegChanges = true;
+      this.regs.forEach((r, i) => (this.regCommitted[i] = r.q));
+      this.regChangedCount = 0;
+    }
     observer.sample(this.cycle);
   }
 
@@ -88,11 +107,13 @@ export class Simulator {
   /** Synchronous reset of the whole design: registers to reset values, channels empty, cycle 0. */
   reset(): void {
     const rng = this.options.randomInitSeed !== undefined ? new Rng(this.options.randomInitSeed) : null;
-    for (const r of this.regs) {
+    this.regs.forEach((r, i) => {
       const v = r.resetValue !== null ? r.resetValue : rng ? rng.bits(r.width) : 0;
       r.q = v;
       r.d = v;
-    }
+      this.regCommitted[i] = v;
+    });
+    this.regChangedCount = 0;
     for (const c of this.channels) c.reset();
     // Reset empties the activity lists; pushes made outside a step before the reset are dropped
     // with the channel state they belonged to.
@@ -116,9 +137,25 @@ export class Simulator {
     try {
       for (let k = 0; k < n; k++) {
         this.evaluateAll();
-        for (let i = 0; i < regs.length; i++) {
-          const r = regs[i]!;
-          r.q = r.d;
+        if (this.trackRegChanges) {
+          const committed = this.regCommitted;
+          const changed = this.regChanged;
+          let nChanged = 0;
+          for (let i = 0; i < regs.length; i++) {
+            const r = regs[i]!;
+            const d = r.d;
+            r.q = d;
+            if (d !== committed[i]) {
+              committed[i] = d;
+              changed[nChanged++] = i;
+            }
+          }
+          this.regChangedCount = nChanged;
+        } else {
+          for (let i = 0; i < regs.length; i++) {
+            const r = regs[i]!;
+            r.q = r.d;
+          }
         }
         // Channels that moved last cycle still show that cycle's push/pop counts: clear them,
         // then commit the ones that moved this cycle (which sets their counts again).

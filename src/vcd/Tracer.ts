@@ -78,8 +78,12 @@ export class VcdTracer implements CycleObserver {
   /** Index of each traced channel in sim.channels, and a per-sim-channel "look at it" flag. */
   private readonly chanAt: Int32Array;
   private readonly chanDirty: Uint8Array;
-  /** sim.activity.resets when last sampled: a reset (or the first sample) means look at every channel. */
+  /** sim.activity.resets when last sampled: a reset (or the first sample) means look at every signal. */
   private seenResets = -1;
+  /** For each of sim.regs, its index in this tracer's `regs`, or -1 when not traced. */
+  private readonly regAt: Int32Array;
+  /** Registers are looked at through sim.regChanged (see Simulator) after the first sample. */
+  readonly wantsRegChanges = true;
   private readonly probeLast: Float64Array;
   /** Reads every traced probe and passes changes to the writer (generated: see compileProbeSampler). */
   private readonly sampleProbes: (w: VcdWriter, last: Float64Array) => void;
@@ -157,6 +161,8 @@ export class VcdTracer implements CycleObserver {
     const unused = patterns.filter((_, g) => used[g] === 0);
     if (unused.length > 0) throw new RangeError(`trace: ${unused.map((p) => `'${p}'`).join(', ')} match(es) no signal of ${top.path} (signals are paths like ${sim.regs[0]?.path ?? `${top.path}.<name>`})`);
     this.regVar = Int32Array.from(regVar);
+    const tracedReg = new Map(this.regs.map((r, i) => [r, i] as const));
+    this.regAt = Int32Array.from(sim.regs, (r) => tracedReg.get(r) ?? -1);
     const chanIndex = new Map(sim.channels.map((c, i) => [c, i] as const));
     this.chanAt = Int32Array.from(this.chans, (c) => chanIndex.get(c)!);
     this.chanDirty = new Uint8Array(sim.channels.length);
@@ -201,11 +207,31 @@ export class VcdTracer implements CycleObserver {
     const regs = this.regs;
     const regVar = this.regVar;
     const regLast = this.regLast;
-    for (let i = 0; i < regs.length; i++) {
-      const q = regs[i]!.q;
-      if (q !== regLast[i]) {
-        w.changeNumber(regVar[i]!, q);
-        regLast[i] = q;
+    const act = this.sim.activity;
+    const all = act.resets !== this.seenResets;
+    this.seenResets = act.resets;
+    if (all) {
+      for (let i = 0; i < regs.length; i++) {
+        const q = regs[i]!.q;
+        if (q !== regLast[i]) {
+          w.changeNumber(regVar[i]!, q);
+          regLast[i] = q;
+        }
+      }
+    } else {
+      // Only the registers the last edge changed (ascending, so the order of a full scan).
+      const changed = this.sim.regChanged;
+      const simRegs = this.sim.regs;
+      const regAt = this.regAt;
+      for (let k = 0; k < this.sim.regChangedCount; k++) {
+        const r = changed[k]!;
+        const i = regAt[r]!;
+        if (i < 0) continue;
+        const q = simRegs[r]!.q;
+        if (q !== regLast[i]) {
+          w.changeNumber(regVar[i]!, q);
+          regLast[i] = q;
+        }
       }
     }
     // Only channels that moved in the cycle just committed, or whose push/pop counts that edge
@@ -216,9 +242,6 @@ export class VcdTracer implements CycleObserver {
     const chanLast = this.chanLast;
     const chanAt = this.chanAt;
     const dirty = this.chanDirty;
-    const act = this.sim.activity;
-    const all = act.resets !== this.seenResets;
-    this.seenResets = act.resets;
     if (!all) {
       for (let k = 0; k < act.lastCount; k++) dirty[act.last[k]!] = 1;
       for (let k = 0; k < act.clearedCount; k++) dirty[act.now[k]!] = 1;
