@@ -525,9 +525,10 @@ export class VcdWriter {
       return;
     }
     b[p++] = 98; // 'b'
-    const hi = Math.floor(v / TWO32);
     const lo = v >>> 0;
-    if (hi !== 0) {
+    // Most values fit 32 bits: test that before dividing (a double division per change).
+    if (v >= TWO32) {
+      const hi = Math.floor(v / TWO32);
       for (let bit = 31 - Math.clz32(hi); bit >= 0; bit--) b[p++] = 48 + ((hi >>> bit) & 1);
       for (let bit = 31; bit >= 0; bit--) b[p++] = 48 + ((lo >>> bit) & 1);
     } else if (lo === 0) {
