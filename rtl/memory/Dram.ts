@@ -8,7 +8,7 @@ import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 /** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
 const ROW_CLOSED = -1;
 /** Probe slot of ch0_dataBusBusy (after queueOccupancy and inFlight); the banks follow the channels. */
-const PROBE_BANKS = 2;
+const PROBE_FIRST_CHANNEL = 2;
 /** What a bank is doing, as shown in waveforms (`bankN_state`). */
 export const BankState = { Closed: 0, Activating: 1, Open: 2, Precharging: 3 } as const;
 
@@ -90,8 +90,9 @@ export class Dram extends Module {
   /**
    * Testbench switch: run schedule() in every cycle with waiting requests, ignoring schedWakeAt.
    * The wake-up bound claims to skip only cycles in which schedule() would issue nothing; a
-   * property test runs a Dram with this set next to one without and requires identical answers
-   * cycle for cycle (a bound that was too late for tCWL != tCL went unnoticed once).
+   * property test runs a Dram with this set next to one without and requires identical answers,
+   * bank states, open rows and command counters, cycle for cycle (a bound that was too late for
+   * tCWL != tCL went unnoticed once). Both share accept()'s PRE/ACT for a new bank head.
    */
   scheduleEveryCycle = false;
   private nextSeq = 0;
@@ -175,8 +176,10 @@ export class Dram extends Module {
     this.linesPerRow = params.rowBytes / LINE_BYTES;
     const log2 = (n: number): number => (Number.isInteger(Math.log2(n)) ? Math.log2(n) : -1);
     const [chBits, colBits, bankBits] = [log2(params.channels), log2(this.linesPerRow), log2(params.banksPerChannel)];
-    // (A global bank index past 30 bits would not survive the shifts; no real geometry is near it.)
-    this.splitShifts = chBits >= 0 && colBits >= 0 && bankBits >= 0 && chBits + bankBits <= 30 ? { ch: chBits, col: colBits, bank: bankBits } : null;
+    // Shifts only while every shift count stays below 32 (JS takes it mod 32: `x >>> 32` is x) and
+    // a global bank index fits 30 bits; other geometries take the arithmetic path.
+    const shiftsFit = chBits + bankBits <= 30 && colBits + bankBits <= 31;
+    this.splitShifts = chBits >= 0 && colBits >= 0 && bankBits >= 0 && shiftsFit ? { ch: chBits, col: colBits, bank: bankBits } : null;
     this.req = dramReqChannel(this, 'req', params.reqDepth);
     this.rsp = dramRspChannel(this, 'rsp', params.rspDepth);
 
@@ -217,7 +220,7 @@ export class Dram extends Module {
 
     // Every probe of this module filled by one call (a closure per probe cost ~7 ns each per traced
     // cycle): queueOccupancy, inFlight, ch<c>_dataBusBusy per channel, then bank<b>_state and
-    // bank<b>_openRow per bank (PROBE_BANKS + channels is the first bank's slot).
+    // bank<b>_openRow per bank (PROBE_FIRST_CHANNEL + channels is the first bank's slot).
     const rowBits = bitsFor(Math.ceil(params.capacityBytes / params.rowBytes / this.banks));
     const names = ['queueOccupancy', 'inFlight'];
     const widths = [bitsFor(q), bitsFor(q)];
@@ -244,7 +247,7 @@ export class Dram extends Module {
     v[0] = this.used;
     v[1] = this.inFlight;
     const nCh = this.busFreeAt.length;
-    for (let c = 0; c < nCh; c++) v[PROBE_BANKS + c] = this.dataBusBusy(c);
+    for (let c = 0; c < nCh; c++) v[PROBE_FIRST_CHANNEL + c] = this.dataBusBusy(c);
     // Values kept from the last fill are only ours if it filled this same array.
     if (v !== this.probeValues) {
       this.probeValues = v;
@@ -254,7 +257,7 @@ export class Dram extends Module {
     if (now < this.probesUntil) return;
     const until = this.bankProbeUntil;
     const list = this.probeBanks;
-    const first = PROBE_BANKS + nCh;
+    const first = PROBE_FIRST_CHANNEL + nCh;
     let next = Infinity;
     for (let k = 0; k < this.nProbeBanks; k++) {
       const b = list[k]!;
