@@ -2,6 +2,30 @@ import type { Module } from './Module.ts';
 import { SimulationError } from './SimulationError.ts';
 
 /**
+ * The channels that moved, by index in the simulator's `channels`, in three lists that rotate at
+ * each clock edge: `now` fills during a cycle (a channel enters on its first push or pop); at the
+ * edge it becomes `last` (those channels show nonzero lastPushed / lastPopped until the next
+ * edge), and the old `last`, whose counts that edge set back to zero, becomes `cleared`.
+ * Observers sampling after an edge (the tracer) read `last` and `cleared`.
+ */
+export class ChannelActivity {
+  now: Int32Array;
+  nowCount = 0;
+  last: Int32Array;
+  lastCount = 0;
+  cleared: Int32Array;
+  clearedCount = 0;
+  /** Bumped by a reset: every channel changed, observers must look at all of them. */
+  resets = 0;
+
+  constructor(channels: number) {
+    this.now = new Int32Array(channels);
+    this.last = new Int32Array(channels);
+    this.cleared = new Int32Array(channels);
+  }
+}
+
+/**
  * A bounded, registered FIFO channel between two modules: valid/ready semantics as in silicon.
  *
  * - An entry pushed in cycle t is visible to the consumer from cycle t+1 (registered output).
@@ -13,31 +37,6 @@ import { SimulationError } from './SimulationError.ts';
  * message. A slot index returned by push/peek/pop stays valid until the consumer pops it and a
  * later push reuses it, i.e. at least until the end of the cycle.
  */
-/**
- * Channels that moved, by index in the simulator's `channels`: `now` fills during a cycle; at the
- * edge it becomes `last` (what the tracer and the next edge need: those channels' lastPushed /
- * lastPopped are nonzero until the edge after).
- */
-export class ChannelActivity {
-  now: Int32Array;
-  nowCount = 0;
-  last: Int32Array;
-  lastCount = 0;
-  /**
-   * After an edge: the channels whose counts that edge cleared are `now[0 .. clearedCount)` (the
-   * array is reused, so this holds until the next cycle's first push or pop). Observers sampling
-   * after the edge read it; nothing else does.
-   */
-  clearedCount = 0;
-  /** Bumped by a reset: every channel changed, observers must look at all of them. */
-  resets = 0;
-
-  constructor(channels: number) {
-    this.now = new Int32Array(channels);
-    this.last = new Int32Array(channels);
-  }
-}
-
 export class Channel<F extends string = string> {
   /** Field columns, indexed by slot. */
   readonly col: { readonly [K in F]: Float64Array };
@@ -184,6 +183,9 @@ export class Channel<F extends string = string> {
 
   /** Called once by the Simulator that owns this channel. */
   attachActivity(activity: ChannelActivity, simIndex: number): void {
+    if (this.activity !== null && this.activity !== activity) {
+      throw new RangeError(`${this.path}: this channel already belongs to another Simulator (one Simulator per module tree: each commits the channels it owns)`);
+    }
     this.activity = activity;
     this.simIndex = simIndex;
     this.listed = false;
@@ -205,8 +207,8 @@ export class Channel<F extends string = string> {
   commit(): void {
     const pushed = this.pushed;
     const popped = this.popped;
-    // Most channels see no traffic in a given cycle (~86 % in the default two-node run): then only
-    // last cycle's activity falls to zero, the rest of the state is unchanged.
+    // A Simulator commits only channels that moved (commitListed); a testbench committing a
+    // channel by hand may commit an idle one: then only last cycle's counts fall to zero.
     if (pushed === 0 && popped === 0) {
       this.lastPushed = 0;
       this.lastPopped = 0;

@@ -102,6 +102,7 @@ export class Simulator {
   detach(observer: CycleObserver): void {
     const i = this.observers.indexOf(observer);
     if (i >= 0) this.observers.splice(i, 1);
+    this.trackRegChanges = this.observers.some((o) => o.wantsRegChanges === true);
   }
 
   /** Synchronous reset of the whole design: registers to reset values, channels empty, cycle 0. */
@@ -168,10 +169,13 @@ export class Simulator {
         const now = act.now;
         const nowCount = act.nowCount;
         for (let i = 0; i < nowCount; i++) chans[now[i]!]!.commitListed();
+        // Rotate: this cycle's movers become `last`, last cycle's (just cleared) become `cleared`.
+        const spare = act.cleared;
+        act.cleared = last;
         act.clearedCount = act.lastCount;
-        act.now = last;
         act.last = now;
         act.lastCount = nowCount;
+        act.now = spare;
         act.nowCount = 0;
         ctx.cycle++;
         for (let i = 0; i < obs.length; i++) obs[i]!.sample(ctx.cycle);

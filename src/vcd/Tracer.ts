@@ -244,7 +244,7 @@ export class VcdTracer implements CycleObserver {
     const dirty = this.chanDirty;
     if (!all) {
       for (let k = 0; k < act.lastCount; k++) dirty[act.last[k]!] = 1;
-      for (let k = 0; k < act.clearedCount; k++) dirty[act.now[k]!] = 1;
+      for (let k = 0; k < act.clearedCount; k++) dirty[act.cleared[k]!] = 1;
     }
     for (let i = 0; i < chans.length; i++) {
       const at = chanAt[i]!;

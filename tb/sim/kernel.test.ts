@@ -105,6 +105,44 @@ describe('channels', () => {
   });
 });
 
+describe('channel activity (the edge commits only channels that moved)', () => {
+  it('push/pop counts show for exactly the cycle after a move; pushes and pops made between steps commit at the next edge', () => {
+    class Box extends Module {
+      readonly q: Channel<'v'>;
+      constructor() {
+        super(null, 'top', new SimContext(1));
+        this.q = this.channel('q', 4, ['v'] as const);
+      }
+    }
+    const box = new Box();
+    const sim = new Simulator(box);
+    const q = box.q;
+    const seen = (): [number, number, number] => [q.occupancy, q.lastPushed, q.lastPopped];
+    q.col.v[q.push()] = 1;
+    q.col.v[q.push()] = 2;
+    sim.step();
+    expect(seen()).toEqual([2, 2, 0]);
+    sim.step();
+    expect(seen()).toEqual([2, 0, 0]); // nothing moved: the counts fall back at the next edge
+    q.pop();
+    q.col.v[q.push()] = 3;
+    sim.step();
+    expect(seen()).toEqual([2, 1, 1]);
+    q.pop();
+    sim.step();
+    expect(seen()).toEqual([1, 0, 1]);
+    sim.step(3);
+    expect(seen()).toEqual([1, 0, 0]);
+    expect(q.col.v[q.peek()]).toBe(3);
+  });
+
+  it('refuses a second Simulator over the same module tree (each commits only the channels it owns)', () => {
+    const top = new ProducerConsumer(2, 2, 5);
+    new Simulator(top);
+    expect(() => new Simulator(top)).toThrow(/already belongs to another Simulator/);
+  });
+});
+
 describe('evaluation order', () => {
   it('two evaluation orders give bit-identical VCD traces (channels, back-pressure, cross-module registers)', () => {
     const cycles = 300;
