@@ -1,6 +1,10 @@
 import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
 import { copyLine, fillLine, lineWords } from '../cxl/LineWords.ts';
-import { DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
+import { DRAM_REQ_FIELDS, DRAM_RSP_FIELDS, DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
+
+// evaluate() copies DramReq / DramRsp entries field by field, by name: a field added to a list
+// must be added there too (as HostMsg does for copyHostReq / copyHostRsp).
+if (DRAM_REQ_FIELDS.length !== 5 || DRAM_RSP_FIELDS.length !== 3) throw new Error('DramPortArbiter: update the field-by-field copies in evaluate() for the changed DRAM field lists');
 
 export interface DramPortArbiterParams {
   /** Requester ports (≥ 2): e.g. 0 = the node's CPU, 1 = the remote memory controller, 2 = the request decoder. */
