@@ -143,6 +143,7 @@ export class FlitPacker extends Module {
     // queued and no data owed by earlier flits. Then the TX credits and the credits owed keep their
     // values, so unless a credit-only flit is due, only the age of the owed credits moves.
     if (
+      !this.ctx.fullEvaluate &&
       this.asm.owed === 0 && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid() &&
       (u === null || (
         u.crdRetM2SReq.q === 0 && u.crdRetM2SRwD.q === 0 && u.crdRetS2MNDR.q === 0 && u.crdRetS2MDRS.q === 0 &&

@@ -252,7 +252,7 @@ export class Phy extends Module {
     // Quiet cycle: the link is up and stays up, nothing waits in txIn and nothing is due to arrive.
     // The code below would then only pay off this cycle's share of the wire debt (the tail of the
     // last flit started), writing every other register back unchanged.
-    if (state === PhyState.Up && !goDown && !reinit && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) {
+    if (!this.ctx.fullEvaluate && state === PhyState.Up && !goDown && !reinit && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) {
       if (debt !== 0) this.wireDebt.d = debt > this.den ? debt - this.den : 0;
       return;
     }

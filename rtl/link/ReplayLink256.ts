@@ -183,6 +183,7 @@ export class ReplayLink256 extends Module {
     // idle timer.
     const pa = this.pendingAcks.q;
     if (
+      !this.ctx.fullEvaluate &&
       this.wrPtr.q === this.ackPtr.q &&
       this.rdPtr.q === this.wrPtr.q &&
       this.replayTimer.q === 0 &&

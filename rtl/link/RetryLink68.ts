@@ -320,7 +320,7 @@ export class RetryLink68 extends Module {
     // LLCRD due (forced: ≥ ackForceThreshold acks; timed: ≥ 2 acks idle for ackTimerCycles). Then
     // receive() and transmit() would leave every register as it is except the ack idle timer.
     const pa = this.pendingAcks.q;
-    if (this.settled && pa < this.ackForceThreshold && (pa < 2 || this.ackIdle.q < this.ackTimerCycles) && !this.rxIn.valid() && !this.txSrc.valid()) {
+    if (!this.ctx.fullEvaluate && this.settled && pa < this.ackForceThreshold && (pa < 2 || this.ackIdle.q < this.ackTimerCycles) && !this.rxIn.valid() && !this.txSrc.valid()) {
       this.ackTimer(pa > 0, false);
       return;
     }

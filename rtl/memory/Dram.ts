@@ -425,9 +425,10 @@ export class Dram extends Module {
     const now = this.ctx.cycle;
     // Each step is called only when it has something to do (most cycles none has): the checks
     // are the ones each step would start with.
-    if (now >= this.earliestDone) this.respond(now);
+    const full = this.ctx.fullEvaluate;
+    if (full || now >= this.earliestDone) this.respond(now);
     if (this.req.valid()) this.accept(now);
-    if (this.used > this.inFlight && (now >= this.schedWakeAt || this.scheduleEveryCycle)) this.schedule(now);
+    if (this.used > this.inFlight && (full || now >= this.schedWakeAt || this.scheduleEveryCycle)) this.schedule(now);
   }
 
   /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */

@@ -248,7 +248,7 @@ export class RemoteMemoryController extends Module {
     const now = this.ctx.cycle;
     // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
     // every step below would find nothing to do.
-    if (now < this.dueAt && !this.dramRsp.valid() && !this.m2sReq.valid() && !this.m2sRwd.valid()) return;
+    if (!this.ctx.fullEvaluate && now < this.dueAt && !this.dramRsp.valid() && !this.m2sReq.valid() && !this.m2sRwd.valid()) return;
     const devLoad = this.devLoadOf[this.used]!;
     this.answerFromDram(devLoad);
     this.intake(now);

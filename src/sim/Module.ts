@@ -8,6 +8,12 @@ import { SimulationError } from './SimulationError.ts';
  */
 export class SimContext {
   cycle = 0;
+  /**
+   * Testbench switch: modules take none of their quiet-cycle shortcuts (early returns and wake-up
+   * bounds that skip work which would change nothing) and run their full path every cycle. A
+   * property test runs the system both ways and requires identical waves and answers.
+   */
+  fullEvaluate = false;
   constructor(readonly clockGHz: number) {}
 }
 
