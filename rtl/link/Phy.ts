@@ -1,4 +1,4 @@
-import { recordViews } from '../../src/bits/bitfield.ts';
+import { recordViews } from '../../src/bits/views.ts';
 import { ConfigError, Module, Rng, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
 

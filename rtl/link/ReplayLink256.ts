@@ -1,5 +1,5 @@
-import { recordViews } from '../../src/bits/bitfield.ts';
 import { checkFlit256, F256_BYTES, Flit256Check, writeCrcFec256 } from '../../src/bits/crc.ts';
+import { recordViews } from '../../src/bits/views.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import { FLIT_SLOT_BYTES, FlitKind } from '../flit/FlitFormat.ts';
 import { PhyState, PhyStatus, type Phy } from './Phy.ts';

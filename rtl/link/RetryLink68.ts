@@ -1,5 +1,5 @@
-import { recordViews } from '../../src/bits/bitfield.ts';
 import { checkCrc16Flit68, writeCrc16Flit68 } from '../../src/bits/crc.ts';
+import { recordViews } from '../../src/bits/views.ts';
 import { ConfigError, Module, nsToCycles, type Channel, type Reg } from '../../src/sim/index.ts';
 import {
   buildControl68,
