@@ -1,27 +1,21 @@
+import { wordView } from '../../src/bits/views.ts';
 import { LINE_BYTES } from './opcodes.ts';
 
 /**
- * 64-byte lines moved as sixteen 32-bit words instead of 64 bytes: a module takes a word view of
- * each slab it copies lines between (a channel's `bytes`, a stage's lines, a queue's data) once,
- * at construction; its per-message copies then move a word a step and allocate nothing. A word
- * view aliases the same memory as its byte array, so a word copy moves exactly the bytes a byte
- * copy would, to the same places, on either host byte order.
+ * 64-byte lines moved as sixteen 32-bit words instead of 64 bytes: a module takes the word view
+ * (lineWords) of each slab it copies lines between (a channel's `bytes`, a stage's lines, a queue's
+ * data) once, at construction; its per-message copies then move a word a step and allocate nothing.
  */
 export const LINE_WORDS = LINE_BYTES / 4;
 
 /**
- * A Uint32Array over the same memory as `bytes` (not a copy). The byte array must start and end on
- * word boundaries, as every channel slab and line buffer here does (whole slots from offset 0).
+ * The word view (src/bits/views.ts) of a slab of whole lines, so that a line index is a slot index.
+ * A slab that is not whole aligned lines is a construction error: copyLine / fillLine on a partial
+ * last line would silently move fewer bytes (typed arrays ignore accesses past their end).
  */
-export function wordView(bytes: Uint8Array): Uint32Array {
-  if (bytes.byteOffset % 4 !== 0 || bytes.length % 4 !== 0) throw new RangeError(`wordView: ${bytes.length} bytes at offset ${bytes.byteOffset} are not whole words`);
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-}
-
-/** The word view of a slab of whole lines (a slab that is not whole aligned lines is a construction error). */
 export function lineWords(bytes: Uint8Array): Uint32Array {
   if (bytes.byteOffset % 4 !== 0 || bytes.length % LINE_BYTES !== 0) throw new RangeError(`line slab of ${bytes.length} bytes at offset ${bytes.byteOffset} is not whole aligned lines`);
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  return wordView(bytes);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { wordView } from '../../src/bits/views.ts';
 import { copyLine, fillLine } from '../cxl/LineWords.ts';
 import type { MemMsgChannel } from '../cxl/MemMsg.ts';
 import type { MemMsgSlots } from '../cxl/MemFields.ts';
@@ -114,17 +115,18 @@ export function zeroInts(a: Int32Array): void {
 }
 
 /**
- * A Uint32Array view of a byte buffer, remade only when the buffer changes (in simulation: once,
- * the buffers are channel slabs), or null when the buffer does not start on a word boundary.
+ * The word view (wordView) of whatever buffer a caller passes, remade only when the buffer changes
+ * (in simulation: once, the buffers are channel slabs), or null when the buffer is not whole
+ * aligned words (a test's or a tool's buffer may be anything): its users then take a byte loop.
  */
-export class WordView {
+class WordView {
   private bytes: Uint8Array | null = null;
   private words: Uint32Array | null = null;
 
   of(buf: Uint8Array): Uint32Array | null {
     if (buf !== this.bytes) {
       this.bytes = buf;
-      this.words = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+      this.words = (buf.byteOffset & 3) === 0 && (buf.length & 3) === 0 ? wordView(buf) : null;
     }
     return this.words;
   }

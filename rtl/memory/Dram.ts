@@ -2,7 +2,7 @@ import { Module } from '../../src/sim/index.ts';
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
 import { dramTiming, validateDramParams, type DramParams, type DramTiming } from './DramParams.ts';
-import { copyLine, fillLine, LINE_WORDS, wordView } from '../cxl/LineWords.ts';
+import { copyLine, fillLine, LINE_WORDS, lineWords } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
 /** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
@@ -197,9 +197,9 @@ export class Dram extends Module {
     this.qLat = new Float64Array(q);
     this.qDoneAt = new Float64Array(q);
     this.qData = new Uint8Array(q * LINE_BYTES);
-    this.qWords = wordView(this.qData);
-    this.reqWords = wordView(this.req.bytes);
-    this.rspWords = wordView(this.rsp.bytes);
+    this.qWords = lineWords(this.qData);
+    this.reqWords = lineWords(this.req.bytes);
+    this.rspWords = lineWords(this.rsp.bytes);
 
     this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
     this.bankActAt = new Float64Array(this.banks).fill(-1);

@@ -4,7 +4,7 @@ import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp } from '.
 import { DramOp, type DramRspChannel } from './DramMsg.ts';
 import type { DramPort } from './DramPortArbiter.ts';
 import { ExportCheck, ExportPerm, ExportTable } from './ExportTable.ts';
-import { copyLine, fillLine, wordView } from '../cxl/LineWords.ts';
+import { copyLine, fillLine, lineWords } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL } from './SparseMemory.ts';
 
 /**
@@ -189,14 +189,14 @@ export class RemoteMemoryController extends Module {
     this.eBeHi = new Float64Array(q);
     this.eReadyAt = new Float64Array(q);
     this.eData = new Uint8Array(q * LINE_BYTES);
-    this.eWords = wordView(this.eData);
+    this.eWords = lineWords(this.eData);
     this.m2sReq = io.m2sReq;
     this.m2sRwd = io.m2sRwd;
     this.dramRsp = io.dram.rsp;
-    this.rwdWords = wordView(io.m2sRwd.bytes);
-    this.drsWords = wordView(io.s2mDrs.bytes);
-    this.dramReqWords = wordView(io.dram.req.bytes);
-    this.dramRspWords = wordView(io.dram.rsp.bytes);
+    this.rwdWords = lineWords(io.m2sRwd.bytes);
+    this.drsWords = lineWords(io.s2mDrs.bytes);
+    this.dramReqWords = lineWords(io.dram.req.bytes);
+    this.dramRspWords = lineWords(io.dram.rsp.bytes);
     this.ndrCols = MEM_MSG_FIELDS.map((f) => io.s2mNdr.col[f]);
     this.drsCols = MEM_MSG_FIELDS.map((f) => io.s2mDrs.col[f]);
     this.issueRing = new Int32Array(q);

@@ -1,3 +1,4 @@
+import { wordView } from '../bits/views.ts';
 import type { Module } from './Module.ts';
 import { SimulationError } from './SimulationError.ts';
 
@@ -86,7 +87,7 @@ export class Channel<F extends string = string> {
     this.col = col;
     this.colList = fields.map((f) => col[f]);
     this.bytes = new Uint8Array(depth * bytesPerSlot);
-    this.words = bytesPerSlot % 4 === 0 ? new Uint32Array(this.bytes.buffer, 0, (depth * bytesPerSlot) / 4) : null;
+    this.words = bytesPerSlot % 4 === 0 ? wordView(this.bytes) : null;
     owner.addChannel(this);
   }
 
