@@ -27,3 +27,34 @@ export function dramReqChannel(owner: Module, name: string, depth: number): Dram
 export function dramRspChannel(owner: Module, name: string, depth: number): DramRspChannel {
   return new Channel<DramRspField>(owner, name, depth, DRAM_RSP_FIELDS, LINE_BYTES);
 }
+
+// copyDramReq / copyDramRsp below name every field: a field added to a list must be added there too.
+if (DRAM_REQ_FIELDS.length !== 5 || DRAM_RSP_FIELDS.length !== 3) throw new Error('DramMsg: update copyDramReq / copyDramRsp for the changed field lists');
+
+/** The columns of DramReq entries (a DramReqChannel's `col`). */
+export type DramReqColumns = { readonly [K in DramReqField]: Float64Array };
+/** The columns of DramRsp entries. */
+export type DramRspColumns = { readonly [K in DramRspField]: Float64Array };
+
+/**
+ * Copy DramReq entry i of one column set to entry j of another, every field by name (fixed-offset
+ * loads, as HostMsg's copyHostReq). The line is the caller's: a read's line is don't-care (the
+ * Dram reads a request's line only for a write), so a copy of a read need not move it.
+ */
+export function copyDramReq(a: DramReqColumns, i: number, b: DramReqColumns, j: number): void {
+  b.id[j] = a.id[i]!;
+  b.op[j] = a.op[i]!;
+  b.pa[j] = a.pa[i]!;
+  b.beLo[j] = a.beLo[i]!;
+  b.beHi[j] = a.beHi[i]!;
+}
+
+/**
+ * Copy DramRsp entry i of one column set to entry j of another (every field, as copyDramReq). The
+ * line is the caller's: a write's answer carries a line of zeros, which a copy may write instead.
+ */
+export function copyDramRsp(a: DramRspColumns, i: number, b: DramRspColumns, j: number): void {
+  b.id[j] = a.id[i]!;
+  b.op[j] = a.op[i]!;
+  b.pa[j] = a.pa[i]!;
+}

@@ -1,10 +1,6 @@
 import { ConfigError, Module, type Reg } from '../../src/sim/index.ts';
 import { copyLine, fillLine, lineWords } from '../cxl/LineWords.ts';
-import { DRAM_REQ_FIELDS, DRAM_RSP_FIELDS, DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
-
-// evaluate() copies DramReq / DramRsp entries field by field, by name: a field added to a list
-// must be added there too (as HostMsg does for copyHostReq / copyHostRsp).
-if (DRAM_REQ_FIELDS.length !== 5 || DRAM_RSP_FIELDS.length !== 3) throw new Error('DramPortArbiter: update the field-by-field copies in evaluate() for the changed DRAM field lists');
+import { copyDramReq, copyDramRsp, DramOp, dramReqChannel, dramRspChannel, type DramReqChannel, type DramRspChannel } from './DramMsg.ts';
 
 export interface DramPortArbiterParams {
   /** Requester ports (≥ 2): e.g. 0 = the node's CPU, 1 = the remote memory controller, 2 = the request decoder. */
@@ -113,17 +109,11 @@ export class DramPortArbiter extends Module {
         const downId = id * n + p;
         if (!(Number.isInteger(id) && id >= 0 && downId <= Number.MAX_SAFE_INTEGER)) this.fail(`port ${p}: request id ${id} must be an integer ≥ 0 with id × ${n} < 2^53`);
         const d = down.req.push();
-        // Every DRAM_REQ_FIELDS column, by name (no per-field loop), and the line when it matters.
-        const uc = up.col;
-        const dc = down.req.col;
-        const op = uc.op[s]!;
-        dc.id[d] = downId;
-        dc.op[d] = op;
-        dc.pa[d] = uc.pa[s]!;
-        dc.beLo[d] = uc.beLo[s]!;
-        dc.beHi[d] = uc.beHi[s]!;
+        // Every field, then the DRAM-side id in place of the requester's.
+        copyDramReq(up.col, s, down.req.col, d);
+        down.req.col.id[d] = downId;
         // A read's line is don't-care (the Dram reads a request's line only for a write).
-        if (op !== DramOp.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
+        if (up.col.op[s] !== DramOp.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
         this.granted[p]++;
         this.rrNext.d = p + 1 < n ? p + 1 : 0;
         break;
@@ -144,15 +134,11 @@ export class DramPortArbiter extends Module {
       }
       rsp.pop();
       const u = up.push();
-      // Every DRAM_RSP_FIELDS column, the id turned back into the requester's.
-      const dc = rsp.col;
-      const uc = up.col;
-      const op = dc.op[s]!;
-      uc.id[u] = (downId - p) / n;
-      uc.op[u] = op;
-      uc.pa[u] = dc.pa[s]!;
+      // Every field, then the requester's id back in place of the DRAM-side one.
+      copyDramRsp(rsp.col, s, up.col, u);
+      up.col.id[u] = (downId - p) / n;
       // A write's answer carries a line of zeros (the Dram's): write the zeros instead of copying them.
-      if (op === DramOp.Read) copyLine(this.downRspWords, s, this.rspWords[p]!, u);
+      if (rsp.col.op[s] === DramOp.Read) copyLine(this.downRspWords, s, this.rspWords[p]!, u);
       else fillLine(this.rspWords[p]!, u, 0x00);
     }
   }
