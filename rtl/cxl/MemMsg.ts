@@ -43,8 +43,28 @@ export function memMsgChannel(owner: Module, name: string, depth: number): MemMs
   return new Channel<MemMsgField>(owner, name, depth, MEM_MSG_FIELDS, LINE_BYTES);
 }
 
-/** Clear every column of a slot (so a reused slot never carries stale fields). */
+// clearMemMsg below names every field: a field added to the list must be added there too.
+if (MEM_MSG_FIELDS.length !== 14) throw new Error('MemMsg: update clearMemMsg for the changed MEM_MSG_FIELDS');
+
+/**
+ * Clear every column of a slot (so a reused slot never carries stale fields). Every field by name:
+ * V8 turns each into a fixed-offset store, where a loop over the field names looks each column up
+ * by key (this runs for every answer the memory controller sends).
+ */
 export function clearMemMsg(ch: MemMsgChannel, slot: number): void {
   const c = ch.col;
-  for (let i = 0; i < MEM_MSG_FIELDS.length; i++) c[MEM_MSG_FIELDS[i]!][slot] = 0;
+  c.opcode[slot] = 0;
+  c.tag[slot] = 0;
+  c.addr[slot] = 0;
+  c.snpType[slot] = 0;
+  c.metaField[slot] = 0;
+  c.metaValue[slot] = 0;
+  c.ldId[slot] = 0;
+  c.poison[slot] = 0;
+  c.devLoad[slot] = 0;
+  c.beLo[slot] = 0;
+  c.beHi[slot] = 0;
+  c.trp[slot] = 0;
+  c.spid[slot] = 0;
+  c.dpid[slot] = 0;
 }

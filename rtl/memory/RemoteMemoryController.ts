@@ -1,5 +1,5 @@
 import { ConfigError, Module, nsToCycles, type Reg } from '../../src/sim/index.ts';
-import { MEM_MSG_FIELDS, type MemMsgChannel } from '../cxl/MemMsg.ts';
+import { clearMemMsg, type MemMsgChannel } from '../cxl/MemMsg.ts';
 import { LINE_BYTES, M2SReqOp, M2SRwDOp, MetaField, S2MDRSOp, S2MNDROp } from '../cxl/opcodes.ts';
 import { DramOp, type DramRspChannel } from './DramMsg.ts';
 import type { DramPort } from './DramPortArbiter.ts';
@@ -128,9 +128,6 @@ export class RemoteMemoryController extends Module {
   private readonly drsWords: Uint32Array;
   private readonly dramReqWords: Uint32Array;
   private readonly dramRspWords: Uint32Array;
-  /** Columns of s2mNdr / s2mDrs in MEM_MSG_FIELDS order: an answer clears its slot without name-keyed lookups. */
-  private readonly ndrCols: readonly Float64Array[];
-  private readonly drsCols: readonly Float64Array[];
   private used = 0;
   /** Arrival-ordered rings of entry indices: to issue to DRAM, and to answer without DRAM. */
   private readonly issueRing: Int32Array;
@@ -197,8 +194,6 @@ export class RemoteMemoryController extends Module {
     this.drsWords = lineWords(io.s2mDrs.bytes);
     this.dramReqWords = lineWords(io.dram.req.bytes);
     this.dramRspWords = lineWords(io.dram.rsp.bytes);
-    this.ndrCols = MEM_MSG_FIELDS.map((f) => io.s2mNdr.col[f]);
-    this.drsCols = MEM_MSG_FIELDS.map((f) => io.s2mDrs.col[f]);
     this.issueRing = new Int32Array(q);
     this.localRing = new Int32Array(q);
     this.rwdFirst = this.reg('rwdFirst', 1, 0);
@@ -279,7 +274,7 @@ export class RemoteMemoryController extends Module {
         return;
       }
       rsp.pop();
-      const t = this.pushAnswer(tx, isData ? this.drsCols : this.ndrCols, e, isData ? S2MDRSOp.MemData : S2MNDROp.Cmp, 0, devLoad);
+      const t = this.pushAnswer(tx, e, isData ? S2MDRSOp.MemData : S2MNDROp.Cmp, 0, devLoad);
       if (isData) copyLine(this.dramRspWords, s, this.drsWords, t);
       this.free(e);
     }
@@ -298,10 +293,10 @@ export class RemoteMemoryController extends Module {
         return;
       }
       if (isNxm) {
-        const t = this.pushAnswer(tx, this.drsCols, e, S2MDRSOp.MemDataNXM, this.params.poisonOnDecodeError ? 1 : 0, devLoad);
+        const t = this.pushAnswer(tx, e, S2MDRSOp.MemDataNXM, this.params.poisonOnDecodeError ? 1 : 0, devLoad);
         fillLine(this.drsWords, t, 0xff);
       } else {
-        this.pushAnswer(tx, this.ndrCols, e, S2MNDROp.Cmp, 0, devLoad);
+        this.pushAnswer(tx, e, S2MNDROp.Cmp, 0, devLoad);
       }
       this.localHead = this.localHead + 1 < this.localRing.length ? this.localHead + 1 : 0;
       this.localCount--;
@@ -450,10 +445,10 @@ export class RemoteMemoryController extends Module {
     this.used--;
   }
 
-  /** Push the common fields of an answer for entry e (`cols`: tx's columns, to clear the slot); returns the tx slot. */
-  private pushAnswer(tx: MemMsgChannel, cols: readonly Float64Array[], e: number, opcode: number, poison: number, devLoad: number): number {
+  /** Push the common fields of an answer for entry e (the other columns cleared); returns the tx slot. */
+  private pushAnswer(tx: MemMsgChannel, e: number, opcode: number, poison: number, devLoad: number): number {
     const t = tx.push();
-    for (let i = 0; i < cols.length; i++) cols[i]![t] = 0;
+    clearMemMsg(tx, t);
     const c = tx.col;
     c.opcode[t] = opcode;
     c.tag[t] = this.eTag[e]!;
