@@ -374,6 +374,8 @@ export class RequestDecoder extends Module {
     const s = ch.push();
     // Every column of the slot is written (the unused ones 0, as clearMemMsg), so a reused slot
     // carries no stale field; by name, not by a loop over the column list (see the check above).
+    // Not clearMemMsg and then the used fields: that stores half the columns twice (measured
+    // ~7.5 against ~9-13 ns per message).
     const c = ch.col;
     const partial = op === HostOp.WritePartial;
     c.opcode[s] = !isWrite ? M2SReqOp.MemRd : partial ? M2SRwDOp.MemWrPtl : M2SRwDOp.MemWr;
