@@ -72,14 +72,18 @@ export class StageRing<F extends string> {
     this.headReady = this.count === 0 ? Infinity : this.readyCycle[this.head]!;
   }
 
-  /** Copy a line from a byte slab into a slot. A byte loop: subarray() would allocate a view. */
+  /**
+   * Copy a line from any byte offset of a byte slab into a slot: for testbench stand-ins
+   * (tb/host/standins.ts), which copy by byte offset. The model's modules use copyLineInWords
+   * (a word a step); this is a byte loop because subarray() would allocate a view.
+   */
   copyLineIn(slot: number, src: Uint8Array, srcOff: number): void {
     const b = this.bytes;
     const d = slot * LINE_BYTES;
     for (let i = 0; i < LINE_BYTES; i++) b[d + i] = src[srcOff + i]!;
   }
 
-  /** Copy a slot's line out to a byte slab. */
+  /** Copy a slot's line out to any byte offset of a byte slab: for testbench stand-ins, as copyLineIn (modules use copyLineOutWords). */
   copyLineOut(slot: number, dst: Uint8Array, dstOff: number): void {
     const b = this.bytes;
     const s = slot * LINE_BYTES;
