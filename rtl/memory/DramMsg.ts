@@ -7,6 +7,8 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
  * - op: DramOp
  * - pa: physical address of the line (multiple of 64), up to 2^52
  * - beLo, beHi: byte enables for writes (all ones = full line write)
+ * A read request's line is don't-care: the Dram reads a request's line only for a write, so a
+ * stage that forwards a read need not copy it.
  */
 export const DramOp = { Read: 0, Write: 1 } as const;
 export type DramOp = (typeof DramOp)[keyof typeof DramOp];
@@ -15,7 +17,7 @@ export const DRAM_REQ_FIELDS = ['id', 'op', 'pa', 'beLo', 'beHi'] as const;
 export type DramReqField = (typeof DRAM_REQ_FIELDS)[number];
 export type DramReqChannel = Channel<DramReqField>;
 
-/** Read responses carry the line; write responses (completion) carry nothing. */
+/** Read responses carry the line; write responses (completion) carry a line of zeros. */
 export const DRAM_RSP_FIELDS = ['id', 'op', 'pa'] as const;
 export type DramRspField = (typeof DRAM_RSP_FIELDS)[number];
 export type DramRspChannel = Channel<DramRspField>;
@@ -38,8 +40,7 @@ export type DramRspColumns = { readonly [K in DramRspField]: Float64Array };
 
 /**
  * Copy DramReq entry i of one column set to entry j of another, every field by name (fixed-offset
- * loads, as HostMsg's copyHostReq). The line is the caller's: a read's line is don't-care (the
- * Dram reads a request's line only for a write), so a copy of a read need not move it.
+ * loads, as HostMsg's copyHostReq). The line is the caller's to move (not for a read, see above).
  */
 export function copyDramReq(a: DramReqColumns, i: number, b: DramReqColumns, j: number): void {
   b.id[j] = a.id[i]!;
@@ -51,7 +52,7 @@ export function copyDramReq(a: DramReqColumns, i: number, b: DramReqColumns, j: 
 
 /**
  * Copy DramRsp entry i of one column set to entry j of another (every field, as copyDramReq). The
- * line is the caller's: a write's answer carries a line of zeros, which a copy may write instead.
+ * line is the caller's to move (a write's zeros may be written instead of copied).
  */
 export function copyDramRsp(a: DramRspColumns, i: number, b: DramRspColumns, j: number): void {
   b.id[j] = a.id[i]!;
