@@ -85,8 +85,10 @@ export class VcdTracer implements CycleObserver {
   /** Registers are looked at through sim.regChanged (see Simulator) after the first sample. */
   readonly wantsRegChanges = true;
   private readonly probeLast: Float64Array;
-  /** Reads every traced probe and passes changes to the writer (generated: see compileProbeSampler). */
-  private readonly sampleProbes: (w: VcdWriter, last: Float64Array) => void;
+  /** This cycle's value of every traced probe, in the order of `probes` (filled by readProbes). */
+  private readonly probeNow: Float64Array;
+  /** Writes every traced probe's value into probeNow (generated: see compileProbeReader). */
+  private readonly readProbes: () => void;
 
   private lastCycle = -1;
   /** Added to cycle * period: grows when a reset restarts the cycle count. */
@@ -172,7 +174,8 @@ export class VcdTracer implements CycleObserver {
     this.regLast = new Float64Array(this.regs.length).fill(Number.NaN);
     this.chanLast = new Float64Array(3 * this.chans.length).fill(Number.NaN);
     this.probeLast = new Float64Array(this.probes.length).fill(Number.NaN);
-    this.sampleProbes = compileProbeSampler(this.probes, this.probeVar);
+    this.probeNow = new Float64Array(this.probes.length);
+    this.readProbes = compileProbeReader(this.probes, this.probeNow);
     for (let i = 0; i < this.regs.length; i++) this.regs[i]!.traceIndex = this.regVar[i]!;
     for (let i = 0; i < this.chans.length; i++) this.chans[i]!.traceIndex = this.chanVar[i]!;
   }
@@ -269,7 +272,19 @@ export class VcdTracer implements CycleObserver {
         chanLast[k + 2] = po;
       }
     }
-    this.sampleProbes(w, this.probeLast);
+    // Read every probe, then compare them all in one loop over two flat arrays (in probe order, so
+    // the changes are written in the same order as one probe at a time).
+    this.readProbes();
+    const now = this.probeNow;
+    const probeLast = this.probeLast;
+    const probeVar = this.probeVar;
+    for (let i = 0; i < now.length; i++) {
+      const v = now[i]!;
+      if (v !== probeLast[i]) {
+        w.changeNumber(probeVar[i]!, v);
+        probeLast[i] = v;
+      }
+    }
     const wides = this.wides;
     const wideVar = this.wideVar;
     for (let i = 0; i < wides.length; i++) {
@@ -313,35 +328,55 @@ export class VcdTracer implements CycleObserver {
 /**
  * Probe reads are closures, a different function for every probe: called from one loop, that call
  * site sees ~160 different targets and V8 treats it as megamorphic (the slowest kind of call). A
- * generated function with one call site per probe keeps every site monomorphic, as the simulator's
- * compiled evaluate phase does for modules (reference/performance.md §2.1: 12-14x between the two).
+ * generated function with one call site per probe or group keeps every site monomorphic, as the
+ * simulator's compiled evaluate phase does for modules (reference/performance.md §2.1: 12-14x
+ * between the two).
+ *
+ * A group whose members are all traced, in slot order, fills a view of `out` directly: its values
+ * land where the tracer compares them, contiguous, with no copy. Any other group fills its own
+ * array and the traced members are copied out.
  */
-function compileProbeSampler(probes: readonly Probe[], vars: Int32Array): (w: VcdWriter, last: Float64Array) => void {
-  // A group's fill() runs once, where its first traced member is read; its members then read
-  // their slot, so changes are written in the same order as for separate probes.
+function compileProbeReader(probes: readonly Probe[], out: Float64Array): () => void {
   const groups: ProbeGroup[] = [];
+  const views: Float64Array[] = [];
   const decl: string[] = [];
   const body: string[] = [];
-  probes.forEach((p, i) => {
-    if (p.group !== undefined) {
-      let g = groups.indexOf(p.group);
-      if (g < 0) {
-        g = groups.push(p.group) - 1;
-        decl.push(`const g${g} = groups[${g}]; const g${g}fill = g${g}.fill; const g${g}v = g${g}.values;`);
-        body.push(`g${g}fill(g${g}v);`);
-      }
-      body.push(`v = g${g}v[${p.slot}]; if (v !== last[${i}]) { w.changeNumber(${vars[i]}, v); last[${i}] = v; }`);
-    } else {
+  for (let i = 0; i < probes.length; ) {
+    const p = probes[i]!;
+    const group = p.group;
+    if (group === undefined) {
       decl.push(`const p${i} = probes[${i}].read;`);
-      body.push(`v = p${i}(); if (v !== last[${i}]) { w.changeNumber(${vars[i]}, v); last[${i}] = v; }`);
+      body.push(`out[${i}] = p${i}();`);
+      i++;
+      continue;
     }
-  });
+    const size = group.values.length;
+    let whole = p.slot === 0 && i + size <= probes.length;
+    for (let k = 1; whole && k < size; k++) whole = probes[i + k]!.group === group && probes[i + k]!.slot === k;
+    if (whole) {
+      const v = views.push(out.subarray(i, i + size)) - 1;
+      decl.push(`const f${i} = groups[${groups.push(group) - 1}].fill; const v${i} = views[${v}];`);
+      body.push(`f${i}(v${i});`);
+      i += size;
+      continue;
+    }
+    let g = groups.indexOf(group);
+    if (g < 0) {
+      g = groups.push(group) - 1;
+      decl.push(`const g${g}fill = groups[${g}].fill; const g${g}v = groups[${g}].values;`);
+      body.push(`g${g}fill(g${g}v);`);
+    }
+    body.push(`out[${i}] = g${g}v[${p.slot}];`);
+    i++;
+  }
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('probes', 'groups', `${decl.join('\n')}\nreturn function sampleProbes(w, last) {\nlet v;\n${body.join('\n')}\n};`) as (
+  const factory = new Function('probes', 'groups', 'views', 'out', `${decl.join('\n')}\nreturn function readProbes() {\n${body.join('\n')}\n};`) as (
     p: readonly Probe[],
     g: readonly ProbeGroup[],
-  ) => (w: VcdWriter, last: Float64Array) => void;
-  return factory(probes, groups);
+    v: readonly Float64Array[],
+    o: Float64Array,
+  ) => () => void;
+  return factory(probes, groups, views, out);
 }
 
 /**
