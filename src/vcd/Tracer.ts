@@ -75,9 +75,11 @@ export class VcdTracer implements CycleObserver {
    */
   private readonly regLast: Float64Array;
   private readonly chanLast: Float64Array;
-  /** Index of each traced channel in sim.channels, and a per-sim-channel "look at it" flag. */
+  /** Index of each traced channel in sim.channels, and for each of sim.channels its traced index (-1: not traced). */
   private readonly chanAt: Int32Array;
-  private readonly chanDirty: Uint8Array;
+  private readonly chanTr: Int32Array;
+  /** Bitmap over sim.channels of the ones to look at this sample (moved, or counts just cleared). */
+  private readonly chanDirty: Uint32Array;
   /** sim.activity.resets when last sampled: a reset (or the first sample) means look at every signal. */
   private seenResets = -1;
   /** For each of sim.regs, its index in this tracer's `regs`, or -1 when not traced. */
@@ -167,7 +169,9 @@ export class VcdTracer implements CycleObserver {
     this.regAt = Int32Array.from(sim.regs, (r) => tracedReg.get(r) ?? -1);
     const chanIndex = new Map(sim.channels.map((c, i) => [c, i] as const));
     this.chanAt = Int32Array.from(this.chans, (c) => chanIndex.get(c)!);
-    this.chanDirty = new Uint8Array(sim.channels.length);
+    this.chanTr = new Int32Array(sim.channels.length).fill(-1);
+    this.chanAt.forEach((at, i) => (this.chanTr[at] = i));
+    this.chanDirty = new Uint32Array((sim.channels.length + 31) >> 5);
     this.chanVar = Int32Array.from(chanVar);
     this.probeVar = Int32Array.from(probeVar);
     this.wideVar = Int32Array.from(wideVar);
@@ -238,38 +242,32 @@ export class VcdTracer implements CycleObserver {
       }
     }
     // Only channels that moved in the cycle just committed, or whose push/pop counts that edge
-    // cleared, can show a new value (sim.activity); visit those, in declaration order so the VCD
-    // is the same as from a full scan.
-    const chans = this.chans;
-    const chanVar = this.chanVar;
-    const chanLast = this.chanLast;
-    const chanAt = this.chanAt;
-    const dirty = this.chanDirty;
-    if (!all) {
-      for (let k = 0; k < act.lastCount; k++) dirty[act.last[k]!] = 1;
-      for (let k = 0; k < act.clearedCount; k++) dirty[act.cleared[k]!] = 1;
-    }
-    for (let i = 0; i < chans.length; i++) {
-      const at = chanAt[i]!;
-      if (!all && dirty[at] === 0) continue;
-      dirty[at] = 0;
-      const c = chans[i]!;
-      const v = chanVar[i]!;
-      const o = c.occupancy;
-      const pu = c.lastPushed;
-      const po = c.lastPopped;
-      const k = 3 * i;
-      if (o !== chanLast[k]) {
-        w.changeNumber(v, o);
-        chanLast[k] = o;
+    // cleared, can show a new value (sim.activity). Their indices go into a bitmap that is read
+    // in ascending order, so the channels are visited in declaration order (traced channels keep
+    // sim.channels' order) and the VCD is the same as from a full scan; ~18 of 62 are visited.
+    if (all) {
+      for (let i = 0; i < this.chans.length; i++) this.sampleChannel(w, i);
+    } else {
+      const dirty = this.chanDirty;
+      const chanTr = this.chanTr;
+      for (let k = 0; k < act.lastCount; k++) {
+        const at = act.last[k]!;
+        dirty[at >> 5]! |= 1 << (at & 31);
       }
-      if (pu !== chanLast[k + 1]) {
-        w.changeNumber(v + 1, pu);
-        chanLast[k + 1] = pu;
+      for (let k = 0; k < act.clearedCount; k++) {
+        const at = act.cleared[k]!;
+        dirty[at >> 5]! |= 1 << (at & 31);
       }
-      if (po !== chanLast[k + 2]) {
-        w.changeNumber(v + 2, po);
-        chanLast[k + 2] = po;
+      for (let word = 0; word < dirty.length; word++) {
+        let bits = dirty[word]!;
+        if (bits === 0) continue;
+        dirty[word] = 0;
+        do {
+          const low = bits & -bits;
+          const i = chanTr[(word << 5) + 31 - Math.clz32(low)]!;
+          if (i >= 0) this.sampleChannel(w, i);
+          bits ^= low;
+        } while (bits !== 0);
       }
     }
     // Read every probe, then compare them all in one loop over two flat arrays (in probe order, so
@@ -292,6 +290,29 @@ export class VcdTracer implements CycleObserver {
       w.changeBytes(wideVar[i]!, p.bytes, p.offset);
     }
     this.fallPending = true;
+  }
+
+  /** Traced channel i's three variables: occupancy, and entries pushed and popped in the last cycle. */
+  private sampleChannel(w: VcdWriter, i: number): void {
+    const c = this.chans[i]!;
+    const v = this.chanVar[i]!;
+    const last = this.chanLast;
+    const k = 3 * i;
+    const o = c.occupancy;
+    const pu = c.lastPushed;
+    const po = c.lastPopped;
+    if (o !== last[k]) {
+      w.changeNumber(v, o);
+      last[k] = o;
+    }
+    if (pu !== last[k + 1]) {
+      w.changeNumber(v + 1, pu);
+      last[k + 1] = pu;
+    }
+    if (po !== last[k + 2]) {
+      w.changeNumber(v + 2, po);
+      last[k + 2] = po;
+    }
   }
 
   /**
