@@ -55,6 +55,13 @@ export class Simulator {
    */
   readonly regChanged: Int32Array;
   regChangedCount = 0;
+  /**
+   * True for the first edge of a step() that found registers written from outside since the last
+   * step (a testbench forcing `q`): those are not in regChanged, so an observer must look at every
+   * register once.
+   */
+  regChangedAll = false;
+  /** Each register's `q` when the last step() returned, to see such writes. */
   private readonly regCommitted: Float64Array;
   private trackRegChanges = false;
   private readonly observers: CycleObserver[] = [];
@@ -135,23 +142,32 @@ export class Simulator {
     const act = this.activity;
     const obs = this.observers;
     const ctx = this.top.ctx;
+    const track = this.trackRegChanges;
+    if (track) {
+      // Inside a step nothing but the edge writes `q`, so the edge finds the registers that changed
+      // by comparing d with q. A testbench may have written `q` since the last step, which that
+      // compare cannot see: look for it once here.
+      const committed = this.regCommitted;
+      let forced = false;
+      for (let i = 0; i < regs.length && !forced; i++) forced = regs[i]!.q !== committed[i];
+      this.regChangedAll = forced;
+    }
     try {
       for (let k = 0; k < n; k++) {
         this.evaluateAll();
-        if (this.trackRegChanges) {
-          const committed = this.regCommitted;
+        if (track) {
           const changed = this.regChanged;
           let nChanged = 0;
           for (let i = 0; i < regs.length; i++) {
             const r = regs[i]!;
             const d = r.d;
-            r.q = d;
-            if (d !== committed[i]) {
-              committed[i] = d;
+            if (d !== r.q) {
+              r.q = d;
               changed[nChanged++] = i;
             }
           }
           this.regChangedCount = nChanged;
+          if (k === 1) this.regChangedAll = false;
         } else {
           for (let i = 0; i < regs.length; i++) {
             const r = regs[i]!;
@@ -180,12 +196,21 @@ export class Simulator {
         ctx.cycle++;
         for (let i = 0; i < obs.length; i++) obs[i]!.sample(ctx.cycle);
       }
+      if (track) this.noteCommitted();
     } catch (e) {
+      if (track) this.noteCommitted();
       for (const o of obs) o.flush();
       if (e instanceof SimulationError) throw e;
       // A plain exception inside a module is still a model failure: say where and when.
       throw new SimulationError(e instanceof Error ? `${e.name}: ${e.message}` : String(e), ctx.cycle, this.top.path);
     }
+  }
+
+  private noteCommitted(): void {
+    const regs = this.regs;
+    const committed = this.regCommitted;
+    for (let i = 0; i < regs.length; i++) committed[i] = regs[i]!.q;
+    this.regChangedAll = false;
   }
 
   /** Step until `done()` is true or `limit` cycles pass; returns the cycles stepped. */

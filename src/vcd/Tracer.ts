@@ -217,7 +217,7 @@ export class VcdTracer implements CycleObserver {
     const act = this.sim.activity;
     const all = act.resets !== this.seenResets;
     this.seenResets = act.resets;
-    if (all) {
+    if (all || this.sim.regChangedAll) {
       for (let i = 0; i < regs.length; i++) {
         const q = regs[i]!.q;
         if (q !== regLast[i]) {
