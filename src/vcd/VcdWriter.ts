@@ -568,21 +568,22 @@ export class VcdWriter {
     const b = this.buf;
     const s = this.lastWide;
     const off = this.wideOff[i]!;
-    b[this.pos++] = 98;
+    let p = this.pos;
+    b[p++] = 98;
     let k = ((w + 7) >> 3) - 1;
     while (k > 0 && s[off + k] === 0) k--;
     const top = s[off + k]!;
     if (top === 0) {
-      b[this.pos++] = 48;
+      b[p++] = 48;
     } else {
-      for (let bit = 31 - Math.clz32(top); bit >= 0; bit--) b[this.pos++] = 48 + ((top >> bit) & 1);
+      for (let bit = 31 - Math.clz32(top); bit >= 0; bit--) b[p++] = 48 + ((top >> bit) & 1);
     }
     for (k--; k >= 0; k--) {
       const x = s[off + k]!;
-      for (let bit = 7; bit >= 0; bit--) b[this.pos++] = 48 + ((x >> bit) & 1);
+      for (let bit = 7; bit >= 0; bit--) b[p++] = 48 + ((x >> bit) & 1);
     }
-    b[this.pos++] = 32;
-    this.pos = this.writeId(i, this.pos);
+    b[p++] = 32;
+    this.pos = this.writeId(i, p);
   }
 
   private emitReal(i: number, v: number): void {
