@@ -26,8 +26,9 @@ import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
  * sideband, not a wire signal: the bytes are exactly what the link-layer TX pushed, with the CRC it
  * wrote, so the RX's CRC check would pass and may be skipped (the hottest loop of a fault-free run).
  * A PHY that cannot flip bits at all (`corruptsBytes` false: no bit or burst error rate) delivers
- * every flit Intact, so its TX need not write the CRC either. Under ctx.fullEvaluate both link
- * layers write and check every CRC, and a system test requires identical waves both ways.
+ * every flit Intact, so its TX need not write the CRC either. Under ctx.fullEvaluate (set before
+ * the first cycle) both link layers write and check every CRC; tb/link/crcShortcut.test.ts runs
+ * traffic both ways and requires the same waves, messages and flit bytes (the unread CRC aside).
  */
 
 export const PhyStatus = { Flit: 0, Lost: 1, Retrained: 2, Intact: 3 } as const;
