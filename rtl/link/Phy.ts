@@ -21,9 +21,17 @@ import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
  * `rxOut` carries a `phyStatus` beside each flit: a flit the PHY lost (framing / protocol-ID
  * failure, CXL 1.1 §6.2.2: "drop flit, link-layer retry") arrives as a Lost marker; after a
  * retrain the RX gets one Retrained marker (a PHY retrain forces a link-layer retry, CXL 3.1 T4-12).
+ *
+ * A flit in which the PHY flipped no bit arrives as Intact rather than Flit. That is model
+ * sideband, not a wire signal: the bytes are exactly what the link-layer TX pushed, with the CRC it
+ * wrote, so the RX's CRC check would pass and may be skipped (the hottest loop of a fault-free run).
+ * A PHY that cannot flip bits at all (`corruptsBytes` false: no bit or burst error rate) delivers
+ * every flit Intact, so its TX need not write the CRC either. Under ctx.fullEvaluate (set before
+ * the first cycle) both link layers write and check every CRC; tb/link/crcShortcut.test.ts runs
+ * traffic both ways and requires the same waves, messages and flit bytes (the unread CRC aside).
  */
 
-export const PhyStatus = { Flit: 0, Lost: 1, Retrained: 2 } as const;
+export const PhyStatus = { Flit: 0, Lost: 1, Retrained: 2, Intact: 3 } as const;
 export const PHY_OUT_FIELDS = ['kind', 'seq', 'phyStatus'] as const;
 export const PHY_IN_FIELDS = ['kind', 'seq'] as const;
 
@@ -93,6 +101,8 @@ export class Phy extends Module {
   private readonly serializationDebt: number;
   readonly latencyCycles: number;
   readonly retrainCycles: number;
+  /** Whether any bit of a flit can be flipped (bit or burst errors configured); else every flit arrives Intact. */
+  readonly corruptsBytes: boolean;
 
   readonly linkState: Reg;
   /** Cycles left in the Down or Training state. */
@@ -169,6 +179,7 @@ export class Phy extends Module {
     this.burstLength = f.burstLength ?? 0;
     if (!(Number.isInteger(this.burstLength) && this.burstLength >= 0)) throw new ConfigError(`${this.path}.faults.burstLength`, `must be an integer ≥ 0 bits`);
     if (this.burstRate > 0 && this.burstLength < 1) throw new ConfigError(`${this.path}.faults.burstLength`, 'must be ≥ 1 when burstRate > 0');
+    this.corruptsBytes = this.ber > 0 || this.burstRate > 0;
     const wins = f.linkDown ?? [];
     this.windowStart = new Float64Array(wins.length);
     this.windowLen = new Float64Array(wins.length);
@@ -352,6 +363,7 @@ export class Phy extends Module {
     const bits = this.flitBits;
 
     // Independent bit errors.
+    let status: number = this.bitsToNextError < bits ? PhyStatus.Flit : PhyStatus.Intact;
     while (this.bitsToNextError < bits) {
       const bit = this.bitsToNextError;
       buf[b0 + (bit >> 3)] = buf[b0 + (bit >> 3)]! ^ (1 << (bit & 7));
@@ -362,11 +374,11 @@ export class Phy extends Module {
     // Burst errors: every bit of the burst flipped (a worst-case burst), clipped at the flit's end.
     if (this.burstRate > 0 && this.rng.nextFloat() < this.burstRate) {
       this.bursts++;
+      status = PhyStatus.Flit;
       const start = this.rng.below(bits);
       const end = Math.min(bits, start + this.burstLength);
       for (let bit = start; bit < end; bit++) buf[b0 + (bit >> 3)] = buf[b0 + (bit >> 3)]! ^ (1 << (bit & 7));
     }
-    let status: number = PhyStatus.Flit;
     if (this.dropRate > 0 && this.rng.nextFloat() < this.dropRate) {
       this.drops++;
       status = PhyStatus.Lost;
