@@ -294,6 +294,9 @@ export class Dram extends Module {
 
   /** Bank b's probe values may have changed now (its PRE/ACT). */
   private refreshBankProbes(b: number): void {
+    // Before the first fill (no tracer yet: every untraced run) nothing to note: that fill
+    // recomputes every bank anyway (refreshAllBankProbes).
+    if (this.probeValues === null) return;
     this.bankProbeUntil[b] = 0;
     this.probesUntil = 0;
     if (this.inProbeBanks[b] === 0) {
