@@ -95,6 +95,13 @@ export class Dram extends Module {
    * tCWL != tCL went unnoticed once). Both share accept()'s PRE/ACT for a new bank head.
    */
   scheduleEveryCycle = false;
+  /**
+   * First cycle at which respond() or schedule() can act: earliestDone, or schedWakeAt when that is
+   * sooner and requests wait. Both change only in evaluate() (and reset), so evaluate() sets this
+   * at its end, and before it returns at once while no request arrives (one compare for the three
+   * checks of a quiet cycle).
+   */
+  private wakeAt = 0;
   private nextSeq = 0;
 
   // ---- banks and channels ----------------------------------------------------------------------
@@ -287,6 +294,9 @@ export class Dram extends Module {
 
   /** Bank b's probe values may have changed now (its PRE/ACT). */
   private refreshBankProbes(b: number): void {
+    // Before the first fill (no tracer yet: every untraced run) nothing to note: that fill
+    // recomputes every bank anyway (refreshAllBankProbes).
+    if (this.probeValues === null) return;
     this.bankProbeUntil[b] = 0;
     this.probesUntil = 0;
     if (this.inProbeBanks[b] === 0) {
@@ -401,6 +411,7 @@ export class Dram extends Module {
     this.nextSeq = 0;
     this.earliestDone = Infinity;
     this.schedWakeAt = 0;
+    this.wakeAt = 0;
     this.openRow.fill(ROW_CLOSED);
     this.bankActAt.fill(-1);
     this.refreshAllBankProbes();
@@ -423,12 +434,15 @@ export class Dram extends Module {
 
   override evaluate(): void {
     const now = this.ctx.cycle;
-    // Each step is called only when it has something to do (most cycles none has): the checks
-    // are the ones each step would start with.
+    // Nothing arriving and neither respond() nor schedule() due: every step would find nothing to do.
+    if (now < this.wakeAt && !this.req.valid() && !this.ctx.fullEvaluate && !this.scheduleEveryCycle) return;
+    // Each step is called only when it has something to do: the checks are the ones each step
+    // would start with.
     const full = this.ctx.fullEvaluate;
     if (full || now >= this.earliestDone) this.respond(now);
     if (this.req.valid()) this.accept(now);
     if (this.used > this.inFlight && (full || now >= this.schedWakeAt || this.scheduleEveryCycle)) this.schedule(now);
+    this.wakeAt = this.used > this.inFlight && this.schedWakeAt < this.earliestDone ? this.schedWakeAt : this.earliestDone;
   }
 
   /** Push finished requests (burst ended) into `rsp`, earliest first; frees their queue entries. */

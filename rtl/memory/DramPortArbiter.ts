@@ -45,6 +45,9 @@ export class DramPortArbiter extends Module {
   private readonly rspWords: Uint32Array[];
   private readonly downReqWords: Uint32Array;
   private readonly downRspWords: Uint32Array;
+  /** The Dram's channels (held directly: one load less per use than through a DramPort). */
+  private readonly downReq: DramReqChannel;
+  private readonly downRsp: DramRspChannel;
   /** Port to try first on the next grant. */
   private readonly rrNext: Reg;
   /** Requests forwarded per port (fairness stats). */
@@ -56,9 +59,11 @@ export class DramPortArbiter extends Module {
     parent: Module,
     name: string,
     params: DramPortArbiterParams,
-    private readonly down: DramPort,
+    down: DramPort,
   ) {
     super(parent, name);
+    this.downReq = down.req;
+    this.downRsp = down.rsp;
     if (!(Number.isInteger(params.ports) && params.ports >= 2)) throw new ConfigError(`${this.path}.ports`, `must be an integer ≥ 2, got ${params.ports}`);
     for (const f of ['portDepth', 'rspDepth'] as const) {
       if (!(Number.isInteger(params[f]) && params[f] >= 1)) throw new ConfigError(`${this.path}.${f}`, `must be an integer ≥ 1, got ${params[f]}`);
@@ -95,32 +100,53 @@ export class DramPortArbiter extends Module {
   }
 
   override evaluate(): void {
-    const n = this.reqs.length;
-    const down = this.down;
-    // Requests: one grant per cycle, round robin. Port indices wrap by compare-and-subtract: rrNext
-    // is always < n, and a `%` on a register value (a double) is a library call.
-    if (down.req.canPush()) {
-      let p = this.rrNext.q;
-      for (let k = 0; k < n; k++, p = p + 1 < n ? p + 1 : 0) {
-        const up = this.reqs[p]!;
-        if (!up.valid()) continue;
-        const s = up.pop();
-        const id = up.col.id[s]!;
-        const downId = id * n + p;
-        if (!(Number.isInteger(id) && id >= 0 && downId <= Number.MAX_SAFE_INTEGER)) this.fail(`port ${p}: request id ${id} must be an integer ≥ 0 with id × ${n} < 2^53`);
-        const d = down.req.push();
-        // Every field, then the DRAM-side id in place of the requester's.
-        copyDramReq(up.col, s, down.req.col, d);
-        down.req.col.id[d] = downId;
-        // A read's line is don't-care (the Dram reads a request's line only for a write).
-        if (up.col.op[s] !== DramOp.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
-        this.granted[p]++;
-        this.rrNext.d = p + 1 < n ? p + 1 : 0;
-        break;
+    // Each half only when it has something to do (most cycles neither has): the checks are the
+    // ones each would start with, so this is the full path in every cycle, not a shortcut. The
+    // port scan is repeated here, in index order, so that a quiet cycle calls nothing (a call of
+    // a cold function costs more than the scan).
+    if (this.downReq.canPush()) {
+      const reqs = this.reqs;
+      for (let p = 0; p < reqs.length; p++) {
+        if (reqs[p]!.valid()) {
+          this.grant();
+          break;
+        }
       }
     }
-    // Responses: in DRAM completion order, each to the port it came from.
-    const rsp = down.rsp;
+    if (this.downRsp.valid()) this.route();
+  }
+
+  /** Requests: one grant per cycle, round robin from rrNext. */
+  private grant(): void {
+    const reqs = this.reqs;
+    const n = reqs.length;
+    // Port indices wrap by compare-and-subtract: rrNext is always < n, and a `%` on a register
+    // value (a double) is a library call.
+    let p = this.rrNext.q;
+    for (let k = 0; k < n; k++, p = p + 1 < n ? p + 1 : 0) {
+      const up = reqs[p]!;
+      if (!up.valid()) continue;
+      const s = up.pop();
+      const id = up.col.id[s]!;
+      const downId = id * n + p;
+      if (!(Number.isInteger(id) && id >= 0 && downId <= Number.MAX_SAFE_INTEGER)) this.fail(`port ${p}: request id ${id} must be an integer ≥ 0 with id × ${n} < 2^53`);
+      const down = this.downReq;
+      const d = down.push();
+      // Every field, then the DRAM-side id in place of the requester's.
+      copyDramReq(up.col, s, down.col, d);
+      down.col.id[d] = downId;
+      // A read's line is don't-care (the Dram reads a request's line only for a write).
+      if (up.col.op[s] !== DramOp.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
+      this.granted[p]++;
+      this.rrNext.d = p + 1 < n ? p + 1 : 0;
+      return;
+    }
+  }
+
+  /** Responses: in DRAM completion order, each to the port it came from. */
+  private route(): void {
+    const rsp = this.downRsp;
+    const n = this.rsps.length;
     while (rsp.valid()) {
       const s = rsp.peek(0);
       const downId = rsp.col.id[s]!;
@@ -130,7 +156,7 @@ export class DramPortArbiter extends Module {
       if (!up.canPush()) {
         this.rspStalls++;
         up.stall();
-        break;
+        return;
       }
       rsp.pop();
       const u = up.push();

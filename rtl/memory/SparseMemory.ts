@@ -10,6 +10,8 @@ export const BE_HALF_ALL = 0xffffffff;
 const HALF_LINE = LINE_BYTES / 2;
 const HALF_LINE_WORDS = LINE_WORDS / 2;
 const PAGE_WORDS = PAGE_BYTES / 4;
+const PAGE_WORDS_LOG2 = 10;
+const PAGE_LINE_MASK = PAGE_BYTES / LINE_BYTES - 1;
 /**
  * Pages are carved out of slabs of 2^SLAB_PAGES_LOG2 pages (256 KiB): an ArrayBuffer's fixed cost
  * is paid once per slab (what remains per page is the zeroed memory itself). A page is a slot
@@ -18,10 +20,30 @@ const PAGE_WORDS = PAGE_BYTES / 4;
 const SLAB_PAGES_LOG2 = 6;
 const SLAB_PAGES = 1 << SLAB_PAGES_LOG2;
 const SLAB_SLOT_MASK = SLAB_PAGES - 1;
-/** Empty key of the page table (page numbers are ≥ 0). */
-const NO_PAGE = -1;
-/** Initial page-table size in entries (a power of two; the table doubles at half full). */
-const TABLE_MIN = 64;
+/**
+ * The page directory is kept per chunk of 2^CHUNK_PAGES_LOG2 pages (2 MiB of address space), so a
+ * chunk number (below 2^31 for 52-bit addresses) is an int32 and the pages of one region sit side
+ * by side: the directory of a run's few regions stays small and in cache.
+ */
+const CHUNK_PAGES_LOG2 = 9;
+const CHUNK_PAGES = 1 << CHUNK_PAGES_LOG2;
+const CHUNK_BYTES = CHUNK_PAGES * PAGE_BYTES;
+/**
+ * A page's directory record: its storage slot (NO_SLOT: none) and the lines written since it was
+ * created (bit i of word REC_LINES + j: line 32j + i). One record is 16 bytes, so the slot and the
+ * written bits of a line come in one cache line.
+ */
+const REC_WORDS_LOG2 = 2;
+const REC_SLOT = 0;
+const REC_LINES = 1;
+const CHUNK_WORDS = CHUNK_PAGES << REC_WORDS_LOG2;
+/** Record of a page without storage, and empty key of the chunk table (chunk numbers are ≥ 0). */
+const NO_SLOT = -1;
+const NO_CHUNK = -1;
+/** Initial chunk-table size in entries (a power of two; the table doubles at half full). */
+const CHUNK_TABLE_MIN = 16;
+/** Directory chunks allocated at first (the directory doubles when full). */
+const DIR_CHUNKS_MIN = 4;
 
 /**
  * Byte-enable nibble → word mask: entry m has byte k all ones where bit k of m is set. Built
@@ -37,41 +59,38 @@ const NIBBLE_MASK = (() => {
 /**
  * The bytes of one node's DRAM (no timing: that is Dram.ts). A 1 TiB or even 2^52-byte address
  * space costs nothing until written: storage is 4 KiB pages, created by the first write that
- * changes a byte of that page, found through a page table from page number to storage slot.
+ * changes a byte of that page, found through a page directory from address to storage slot.
  * Reads of a page never written return zeros and allocate nothing. The only allocations in the
- * hot path are on a page's first write: a new slab every SLAB_PAGES pages, and the page table
- * doubling (a real DRAM has all its pages from power-on; the model pays only for what a run touches).
+ * hot path are on a page's first write: a new slab every SLAB_PAGES pages, and the directory's
+ * growth for a new 2 MiB chunk (a real DRAM has all its pages from power-on; the model pays only
+ * for what a run touches).
  *
- * The page table is open addressing with linear probing in one Float64Array of (page number,
- * slot) pairs, instead of a Map: a lookup is a hash and one or two neighbouring loads in a table
- * that stays in cache, where a Map lookup chased a bucket, an entry and a page object first.
+ * The directory is two levels: a chunk table (open addressing with linear probing over int32
+ * chunk numbers, tiny for a run's few regions) gives a chunk's place in one Int32Array of page
+ * records; the last chunk used is remembered, so most lookups are one compare. It replaced a
+ * page-number hash table whose entries, spread over 128 KiB, were a cache miss per access.
  *
- * Addresses are plain numbers (52 bits are exact in a double): page = floor(pa / 4096), no 32-bit
- * bit operators on addresses.
+ * Addresses are plain numbers (52 bits are exact in a double): chunk = floor(pa / 2^21); the bits
+ * below that (page in chunk, line, offset) come from `pa >>> 0`, pa's low 32 bits.
  */
 export class SparseMemory {
-  /** table[2i] = page number (NO_PAGE: empty), table[2i + 1] = its slot; size a power of two. */
-  private table = new Float64Array(2 * TABLE_MIN).fill(NO_PAGE);
-  private tableMask = TABLE_MIN - 1;
+  /** chunkTable[2i] = chunk number (NO_CHUNK: empty), chunkTable[2i + 1] = its directory index; size a power of two. */
+  private chunkTable = new Int32Array(2 * CHUNK_TABLE_MIN).fill(NO_CHUNK);
+  private chunkMask = CHUNK_TABLE_MIN - 1;
+  private chunkCount = 0;
+  /** Page records (see REC_*), CHUNK_WORDS per chunk, chunks in the order they were created. */
+  private dir = new Int32Array(DIR_CHUNKS_MIN * CHUNK_WORDS);
+  /**
+   * The chunk of the last access and the offset of its records in `dir` (-1: none): sequential and
+   * hot-set traffic stays in one chunk for many lines, and a compare is cheaper than a table lookup.
+   */
+  private lastChunk = -1;
+  private lastChunkBase = 0;
   /** Pages holding storage (= slots handed out). */
   private pageCount = 0;
   /** Each slab as words (line API) and as bytes (byte API), over the same memory. */
   private readonly slabWords: Uint32Array[] = [];
   private readonly slabBytes: Uint8Array[] = [];
-  /**
-   * Per slab, two words per page: bit i of word 2p + j is set once line 32j + i of the slab's page
-   * p has been written (a line write with any byte enabled, or a poke). A line never written holds
-   * zeros, so readLineWords returns zeros for it without touching the page: most reads of a
-   * randomly written page are of such lines, and the page itself is a cache and TLB miss.
-   */
-  private readonly slabLines: Uint32Array[] = [];
-  /**
-   * The page and slot of the last line access (-1: none): sequential and hot-set traffic stays on
-   * one page for many lines, and a compare is cheaper than a table lookup. Only pages that exist
-   * are cached (a page, once created, lives until clear()).
-   */
-  private lastPn = -1;
-  private lastSlot = -1;
 
   /** Number of 4 KiB pages holding storage: follows the pages written, not the address space. */
   get pagesAllocated(): number {
@@ -81,28 +100,31 @@ export class SparseMemory {
   /** Copy the 64-byte line at `pa` (a multiple of 64, < 2^52) into out[off .. off+63]. */
   readLine(pa: number, out: Uint8Array, off: number): void {
     checkLine(pa);
-    const pn = Math.floor(pa / PAGE_BYTES);
-    const slot = this.find(pn);
+    const slot = this.slotOf(pa);
     if (slot < 0) {
       for (let i = 0; i < LINE_BYTES; i++) out[off + i] = 0;
       return;
     }
     const bytes = this.slabBytes[slot >>> SLAB_PAGES_LOG2]!;
-    const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + (pa - pn * PAGE_BYTES);
+    const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(pa);
     for (let i = 0; i < LINE_BYTES; i++) out[off + i] = bytes[po + i]!;
   }
 
   /** readLine into words: the line at `pa` into out[wordOff .. wordOff+15] (the per-cycle path). */
   readLineWords(pa: number, out: Uint32Array, wordOff: number): void {
     checkLine(pa);
-    const pn = Math.floor(pa / PAGE_BYTES);
-    const slot = this.find(pn);
-    if (slot < 0 || !this.lineWritten(slot, (pa - pn * PAGE_BYTES) / LINE_BYTES)) {
+    const r = this.recordOf(pa);
+    const line = lineInPage(pa);
+    // A line never written holds zeros: no need to touch its page (most reads of a randomly
+    // written page are of such lines, and the page itself is a cache and TLB miss).
+    if (r < 0 || ((this.dir[r + REC_LINES + (line >>> 5)]! >>> (line & 31)) & 1) === 0) {
       for (let i = 0; i < LINE_WORDS; i++) out[wordOff + i] = 0;
       return;
     }
+    // A written line has storage.
+    const slot = this.dir[r + REC_SLOT]!;
     const words = this.slabWords[slot >>> SLAB_PAGES_LOG2]!;
-    const po = (slot & SLAB_SLOT_MASK) * PAGE_WORDS + (pa - pn * PAGE_BYTES) / 4;
+    const po = ((slot & SLAB_SLOT_MASK) << PAGE_WORDS_LOG2) + (pageOffset(pa) >>> 2);
     for (let i = 0; i < LINE_WORDS; i++) out[wordOff + i] = words[po + i]!;
   }
 
@@ -113,11 +135,9 @@ export class SparseMemory {
   writeLine(pa: number, src: Uint8Array, off: number, beLo: number, beHi: number): void {
     checkLine(pa);
     if (beLo === 0 && beHi === 0) return;
-    const pn = Math.floor(pa / PAGE_BYTES);
-    const slot = this.findOrCreate(pn);
-    this.markWritten(slot, (pa - pn * PAGE_BYTES) / LINE_BYTES);
+    const slot = this.storeLine(pa);
     const bytes = this.slabBytes[slot >>> SLAB_PAGES_LOG2]!;
-    const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + (pa - pn * PAGE_BYTES);
+    const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(pa);
     if (beLo === BE_HALF_ALL && beHi === BE_HALF_ALL) {
       for (let i = 0; i < LINE_BYTES; i++) bytes[po + i] = src[off + i]!;
       return;
@@ -132,11 +152,9 @@ export class SparseMemory {
   writeLineWords(pa: number, src: Uint32Array, wordOff: number, beLo: number, beHi: number): void {
     checkLine(pa);
     if (beLo === 0 && beHi === 0) return;
-    const pn = Math.floor(pa / PAGE_BYTES);
-    const slot = this.findOrCreate(pn);
-    this.markWritten(slot, (pa - pn * PAGE_BYTES) / LINE_BYTES);
+    const slot = this.storeLine(pa);
     const words = this.slabWords[slot >>> SLAB_PAGES_LOG2]!;
-    const po = (slot & SLAB_SLOT_MASK) * PAGE_WORDS + (pa - pn * PAGE_BYTES) / 4;
+    const po = ((slot & SLAB_SLOT_MASK) << PAGE_WORDS_LOG2) + (pageOffset(pa) >>> 2);
     if (beLo === BE_HALF_ALL && beHi === BE_HALF_ALL) {
       for (let i = 0; i < LINE_WORDS; i++) words[po + i] = src[wordOff + i]!;
       return;
@@ -154,75 +172,100 @@ export class SparseMemory {
 
   /** Free every page (reset of the memory contents). */
   clear(): void {
-    this.table = new Float64Array(2 * TABLE_MIN).fill(NO_PAGE);
-    this.tableMask = TABLE_MIN - 1;
+    this.chunkTable = new Int32Array(2 * CHUNK_TABLE_MIN).fill(NO_CHUNK);
+    this.chunkMask = CHUNK_TABLE_MIN - 1;
+    this.chunkCount = 0;
+    this.dir = new Int32Array(DIR_CHUNKS_MIN * CHUNK_WORDS);
+    this.lastChunk = -1;
+    this.lastChunkBase = 0;
     this.pageCount = 0;
     this.slabWords.length = 0;
     this.slabBytes.length = 0;
-    this.slabLines.length = 0;
-    this.lastPn = -1;
-    this.lastSlot = -1;
   }
 
-  /** The slot of page pn, or -1 when it holds no storage. */
-  private find(pn: number): number {
-    if (pn === this.lastPn) return this.lastSlot;
-    const table = this.table;
-    const mask = this.tableMask;
-    for (let i = tableHash(pn) & mask; ; i = (i + 1) & mask) {
+  /** Index in `dir` of the record of the page holding byte address a, or -1 when its chunk has no records. */
+  private recordOf(a: number): number {
+    const chunk = Math.floor(a / CHUNK_BYTES);
+    if (chunk !== this.lastChunk) {
+      const k = this.findChunk(chunk);
+      if (k < 0) return -1;
+      this.lastChunk = chunk;
+      this.lastChunkBase = k * CHUNK_WORDS;
+    }
+    return this.lastChunkBase + (pageInChunk(a) << REC_WORDS_LOG2);
+  }
+
+  /** Storage slot of the page holding byte address a, or -1 when it has none. */
+  private slotOf(a: number): number {
+    const r = this.recordOf(a);
+    return r < 0 ? NO_SLOT : this.dir[r + REC_SLOT]!;
+  }
+
+  /** Directory index of chunk c, or -1 when it has no records. */
+  private findChunk(c: number): number {
+    const table = this.chunkTable;
+    const mask = this.chunkMask;
+    for (let i = chunkHash(c) & mask; ; i = (i + 1) & mask) {
       const key = table[2 * i]!;
-      if (key === pn) {
-        const slot = table[2 * i + 1]!;
-        this.lastPn = pn;
-        this.lastSlot = slot;
-        return slot;
-      }
+      if (key === c) return table[2 * i + 1]!;
       // The table is never more than half full, so every probe sequence reaches an empty entry.
-      if (key === NO_PAGE) return -1;
+      if (key === NO_CHUNK) return -1;
     }
   }
 
-  /** The slot of page pn, allocated (zeros) if it holds no storage yet. */
-  private findOrCreate(pn: number): number {
-    const found = this.find(pn);
-    if (found >= 0) return found;
-    const slot = this.pageCount;
-    if ((slot & SLAB_SLOT_MASK) === 0) {
-      // The first page of a new slab (the one allocation of the hot path besides the table's growth).
-      const slab = new ArrayBuffer(SLAB_PAGES * PAGE_BYTES);
-      this.slabWords.push(new Uint32Array(slab));
-      this.slabBytes.push(new Uint8Array(slab));
-      this.slabLines.push(new Uint32Array(2 * SLAB_PAGES));
+  /**
+   * The page holding byte address a, given storage (zeros) if it has none yet, and its line marked
+   * as written; returns its slot. Allocates only for a new chunk (its records), a new slab, or a
+   * table doubling.
+   */
+  private storeLine(a: number): number {
+    let r = this.recordOf(a);
+    if (r < 0) {
+      this.newChunk(Math.floor(a / CHUNK_BYTES));
+      r = this.recordOf(a);
     }
-    this.pageCount = slot + 1;
-    if (2 * this.pageCount > this.tableMask + 1) this.growTable();
-    insert(this.table, this.tableMask, pn, slot);
-    this.lastPn = pn;
-    this.lastSlot = slot;
+    const dir = this.dir;
+    let slot = dir[r + REC_SLOT]!;
+    if (slot < 0) {
+      slot = this.pageCount;
+      if ((slot & SLAB_SLOT_MASK) === 0) {
+        // The first page of a new slab.
+        const slab = new ArrayBuffer(SLAB_PAGES * PAGE_BYTES);
+        this.slabWords.push(new Uint32Array(slab));
+        this.slabBytes.push(new Uint8Array(slab));
+      }
+      this.pageCount = slot + 1;
+      dir[r + REC_SLOT] = slot;
+    }
+    const line = lineInPage(a);
+    const w = r + REC_LINES + (line >>> 5);
+    dir[w] = dir[w]! | (1 << (line & 31));
     return slot;
   }
 
-  /** Whether line `line` (0..63) of the page in `slot` has been written (see slabLines). */
-  private lineWritten(slot: number, line: number): boolean {
-    const w = this.slabLines[slot >>> SLAB_PAGES_LOG2]![2 * (slot & SLAB_SLOT_MASK) + (line >>> 5)]!;
-    return ((w >>> (line & 31)) & 1) === 1;
+  /** Records for chunk c, every page without storage. */
+  private newChunk(c: number): void {
+    const k = this.chunkCount;
+    if ((k + 1) * CHUNK_WORDS > this.dir.length) {
+      const grown = new Int32Array(2 * this.dir.length);
+      grown.set(this.dir);
+      this.dir = grown;
+    }
+    const base = k * CHUNK_WORDS;
+    for (let r = base; r < base + CHUNK_WORDS; r += 1 << REC_WORDS_LOG2) this.dir[r + REC_SLOT] = NO_SLOT;
+    this.chunkCount = k + 1;
+    if (2 * this.chunkCount > this.chunkMask + 1) this.growChunkTable();
+    insertChunk(this.chunkTable, this.chunkMask, c, k);
   }
 
-  /** Record that line `line` (0..63) of the page in `slot` holds written data. */
-  private markWritten(slot: number, line: number): void {
-    const lines = this.slabLines[slot >>> SLAB_PAGES_LOG2]!;
-    const i = 2 * (slot & SLAB_SLOT_MASK) + (line >>> 5);
-    lines[i] = lines[i]! | (1 << (line & 31));
-  }
-
-  /** Double the page table (keeps it at most half full, so lookups stay one or two probes). */
-  private growTable(): void {
-    const old = this.table;
-    const size = 2 * (this.tableMask + 1);
-    const table = new Float64Array(2 * size).fill(NO_PAGE);
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== NO_PAGE) insert(table, size - 1, old[i]!, old[i + 1]!);
-    this.table = table;
-    this.tableMask = size - 1;
+  /** Double the chunk table (keeps it at most half full, so lookups stay one or two probes). */
+  private growChunkTable(): void {
+    const old = this.chunkTable;
+    const size = 2 * (this.chunkMask + 1);
+    const table = new Int32Array(2 * size).fill(NO_CHUNK);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== NO_CHUNK) insertChunk(table, size - 1, old[i]!, old[i + 1]!);
+    this.chunkTable = table;
+    this.chunkMask = size - 1;
   }
 
   // ---- testbench backdoor (allocates; never call per cycle) -----------------------------------
@@ -233,9 +276,8 @@ export class SparseMemory {
     const out = new Uint8Array(len);
     for (let i = 0; i < len; i++) {
       const a = pa + i;
-      const pn = Math.floor(a / PAGE_BYTES);
-      const slot = this.find(pn);
-      out[i] = slot < 0 ? 0 : this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + (a - pn * PAGE_BYTES)]!;
+      const slot = this.slotOf(a);
+      out[i] = slot < 0 ? 0 : this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(a)]!;
     }
     return out;
   }
@@ -245,36 +287,53 @@ export class SparseMemory {
     checkRange(pa, bytes.length);
     for (let i = 0; i < bytes.length; i++) {
       const a = pa + i;
-      const pn = Math.floor(a / PAGE_BYTES);
-      const slot = this.findOrCreate(pn);
-      this.markWritten(slot, Math.floor((a - pn * PAGE_BYTES) / LINE_BYTES));
-      this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + (a - pn * PAGE_BYTES)] = bytes[i]!;
+      const slot = this.storeLine(a);
+      this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(a)] = bytes[i]!;
     }
   }
 
   /** Page numbers holding storage, ascending (for tests and reports). */
   allocatedPages(): number[] {
     const pages: number[] = [];
-    for (let i = 0; i < this.table.length; i += 2) if (this.table[i] !== NO_PAGE) pages.push(this.table[i]!);
+    const t = this.chunkTable;
+    for (let i = 0; i < t.length; i += 2) {
+      if (t[i] === NO_CHUNK) continue;
+      const base = t[i + 1]! * CHUNK_WORDS;
+      for (let p = 0; p < CHUNK_PAGES; p++) if (this.dir[base + (p << REC_WORDS_LOG2) + REC_SLOT]! >= 0) pages.push(t[i]! * CHUNK_PAGES + p);
+    }
     return pages.sort((a, b) => a - b);
   }
 }
 
 /**
- * Start of page pn's probe sequence: its low and high 32 bits (pn < 2^40) mixed by a
- * multiplicative hash, so pages a fixed stride apart do not collide. `>>> 0` on a double below
- * 2^53 is its value mod 2^32.
+ * Offset of byte address a (an integer below 2^52) in its page. `a >>> 0` is a mod 2^32 for such
+ * a double, and page, line and chunk bits all lie in those low 32 bits: no division.
  */
-function tableHash(pn: number): number {
-  return Math.imul((pn >>> 0) ^ Math.floor(pn / 2 ** 32), 0x9e3779b1) >>> 7;
+function pageOffset(a: number): number {
+  return (a >>> 0) & (PAGE_BYTES - 1);
 }
 
-/** Put (pn, slot) in the first empty entry of pn's probe sequence (pn is not in the table). */
-function insert(table: Float64Array, mask: number, pn: number, slot: number): void {
-  let i = tableHash(pn) & mask;
-  while (table[2 * i] !== NO_PAGE) i = (i + 1) & mask;
-  table[2 * i] = pn;
-  table[2 * i + 1] = slot;
+/** Line (0..63) of byte address a in its page. */
+function lineInPage(a: number): number {
+  return ((a >>> 0) >>> 6) & PAGE_LINE_MASK;
+}
+
+/** Page (0..CHUNK_PAGES-1) of byte address a in its chunk. */
+function pageInChunk(a: number): number {
+  return ((a >>> 0) >>> 12) & (CHUNK_PAGES - 1);
+}
+
+/** Start of chunk c's probe sequence (a multiplicative hash, so chunks a fixed stride apart do not collide). */
+function chunkHash(c: number): number {
+  return Math.imul(c, 0x9e3779b1) >>> 7;
+}
+
+/** Put (c, k) in the first empty entry of c's probe sequence (c is not in the table). */
+function insertChunk(table: Int32Array, mask: number, c: number, k: number): void {
+  let i = chunkHash(c) & mask;
+  while (table[2 * i] !== NO_CHUNK) i = (i + 1) & mask;
+  table[2 * i] = c;
+  table[2 * i + 1] = k;
 }
 
 function checkLine(pa: number): void {
