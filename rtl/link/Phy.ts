@@ -24,11 +24,10 @@ import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
  *
  * A flit in which the PHY flipped no bit arrives as Intact rather than Flit. That is model
  * sideband, not a wire signal: the bytes are exactly what the link-layer TX pushed, with the CRC it
- * wrote, so the RX's CRC check would pass and may be skipped (the hottest loop of a fault-free run).
- * A PHY that cannot flip bits at all (`corruptsBytes` false: no bit or burst error rate) delivers
- * every flit Intact, so its TX need not write the CRC either. Under ctx.fullEvaluate (set before
- * the first cycle) both link layers write and check every CRC; tb/link/crcShortcut.test.ts runs
- * traffic both ways and requires the same waves, messages and flit bytes (the unread CRC aside).
+ * wrote, so the RX's CRC check would pass and is skipped (half the CRC work of a fault-free run;
+ * the TX still writes every CRC, so the flits on the wire stay bit-exact). Under ctx.fullEvaluate
+ * the RX checks every flit; tb/link/crcShortcut.test.ts runs traffic both ways and requires the same
+ * waves, messages and flit bytes.
  */
 
 export const PhyStatus = { Flit: 0, Lost: 1, Retrained: 2, Intact: 3 } as const;
@@ -101,8 +100,6 @@ export class Phy extends Module {
   private readonly serializationDebt: number;
   readonly latencyCycles: number;
   readonly retrainCycles: number;
-  /** Whether any bit of a flit can be flipped (bit or burst errors configured); else every flit arrives Intact. */
-  readonly corruptsBytes: boolean;
 
   readonly linkState: Reg;
   /** Cycles left in the Down or Training state. */
@@ -179,7 +176,6 @@ export class Phy extends Module {
     this.burstLength = f.burstLength ?? 0;
     if (!(Number.isInteger(this.burstLength) && this.burstLength >= 0)) throw new ConfigError(`${this.path}.faults.burstLength`, `must be an integer ≥ 0 bits`);
     if (this.burstRate > 0 && this.burstLength < 1) throw new ConfigError(`${this.path}.faults.burstLength`, 'must be ≥ 1 when burstRate > 0');
-    this.corruptsBytes = this.ber > 0 || this.burstRate > 0;
     const wins = f.linkDown ?? [];
     this.windowStart = new Float64Array(wins.length);
     this.windowLen = new Float64Array(wins.length);

@@ -383,9 +383,7 @@ export class ReplayLink256 extends Module {
         this.buf.set(this.srcFlits[s]!, off);
         this.buf[off] = (this.buf[off]! & 0xf0) | (ReplayCmd.None << CMD_SHIFT) | (this.wp >> 8);
         this.buf[off + 1] = this.wp & 0xff;
-        // Through a PHY that flips no bits every flit arrives Intact and its CRC and FEC are never read (Phy.ts).
-        const seal = this.phyTx.corruptsBytes || this.ctx.fullEvaluate;
-        if (seal) writeCrcFec256(this.buf, off);
+        writeCrcFec256(this.buf, off);
         this.bufKind[i] = this.srcKind[s]!;
         if (piggyback) {
           // Same flit, header carrying the Ack instead of its own (now implicit) number.
@@ -394,7 +392,7 @@ export class ReplayLink256 extends Module {
           const last = (this.es - 1) & (SEQ256_MOD - 1);
           b[0] = (b[0]! & 0xf0) | (ReplayCmd.Ack << CMD_SHIFT) | (last >> 8);
           b[1] = last & 0xff;
-          if (seal) writeCrcFec256(b, 0);
+          writeCrcFec256(b, 0);
           this.send(b, this.bufKind[i]!, this.wp);
           this.acksPiggybacked++;
           this.ao = 0;

@@ -637,8 +637,7 @@ export class RetryLink68 extends Module {
     const i = this.wi;
     this.llrbKind[i] = kind;
     this.llrbSeq[i] = this.wp;
-    // Through a PHY that flips no bits every flit arrives Intact and its CRC is never read (Phy.ts).
-    if (this.phyTx.corruptsBytes || this.ctx.fullEvaluate) writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
+    writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
     this.send(this.llrbFlits[i]!, kind, this.wp);
     this.wp = (this.wp + 1) & (SEQ_MOD - 1);
     this.wi = this.wi + 1 === this.depth ? 0 : this.wi + 1;
