@@ -182,6 +182,14 @@ export class TrafficGenerator implements VcpuCommandSource {
   }
 
   /**
+   * After a refusal: every refusal but the open-loop one (whose accumulator grows each call) lasts,
+   * unchanged, until onComplete() frees a closed-loop place or a chase link (or for good, when stopped).
+   */
+  waitsForAnswer(): boolean {
+    return this.pattern === TrafficPattern.PointerChase || this.closedLoop > 0 || this.stopped || this.offered >= this.count;
+  }
+
+  /**
    * Fill `cmd` with the next command, once offer() has decided there is one. Kept out of offer() so
    * that offer() stays small enough for V8 to inline into the port: in most cycles a port asks and
    * the generator refuses, and such a cycle then makes no call.
