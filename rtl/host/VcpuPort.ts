@@ -158,7 +158,9 @@ export class VcpuPort extends Module {
     this.pageTable = pageTable;
     this.req = hostReqChannel(this, 'req', int('reqDepth', params.reqDepth ?? 2, 1));
     this.rsp = hostRspChannel(this, 'rsp', int('rspDepth', params.rspDepth ?? 2, 1));
-    this.faultRsp = hostRspChannel(this, 'faultRsp', this.maxOutstanding);
+    // One slot per tag is not enough: a fault popped in cycle t frees its tag in t, a 1-cycle page
+    // table can fault the reissued tag in t too, and the popped slot is free only from t+1 on.
+    this.faultRsp = hostRspChannel(this, 'faultRsp', this.maxOutstanding + 1);
     this.cmdWords = lineWords(this.cmd.data);
     this.reqWords = lineWords(this.req.bytes);
     const n = this.maxOutstanding;
@@ -293,7 +295,7 @@ export class VcpuPort extends Module {
     const vmAddr = this.tagVmAddr[tag]!;
     const op = this.tagOp[tag]!;
     if (!this.pageTable.lookupInto(vmAddr, this.hpaOut, 0)) {
-      // faultRsp has one slot per tag, so it always has room.
+      // faultRsp has a slot per tag plus one for a tag freed by a pop this cycle, so it always has room.
       const o = this.faultRsp.push();
       const r = this.faultRsp.col;
       r.hostTag[o] = tag;
