@@ -1,7 +1,21 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
-import { copyHostReq, copyHostRsp, HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import {
+  HOST_REQ_FIELDS,
+  HOST_RSP_FIELDS,
+  HostOp,
+  HostReqAt,
+  HostRoute,
+  HostRspAt,
+  HostStatus,
+  hostReqFromRecord,
+  hostReqToRecord,
+  hostRspFromRecord,
+  hostRspToRecord,
+  type HostReqChannel,
+  type HostRspChannel,
+} from './HostMsg.ts';
 import { lineWords } from '../cxl/LineWords.ts';
 import { StageRing } from './StageRing.ts';
 
@@ -9,6 +23,9 @@ import { StageRing } from './StageRing.ts';
 const ALL_BYTES_HALF = 0xffffffff;
 /** Data of a read that no range claims: all ones, with poison (CXL MemData-NXM, cxl-protocol.md). */
 const NXM_DATA_BYTE = 0xff;
+/** A DRAM id's record in `ids`: the command it carries, next to each other (one or two cache lines). */
+const IdAt = { hostTag: 0, src: 1, vm: 2, op: 3, addr: 4, issueCycle: 5, busy: 6 } as const;
+const ID_STRIDE = 7;
 
 export interface HostRouterParams {
   /** HPA range of this node's DRAM: [dramBase, dramBase + dramBytes). Local PA = HPA − dramBase. */
@@ -71,14 +88,8 @@ export class HostRouter extends Module {
   private rrNext = 0;
   /** Which answer source goes first this cycle (alternates, so neither starves the other). */
   private devFirst = false;
-  // Per DRAM id: the command it carries.
-  private readonly idBusy: Uint8Array;
-  private readonly idTag: Float64Array;
-  private readonly idSrc: Float64Array;
-  private readonly idVm: Float64Array;
-  private readonly idOp: Float64Array;
-  private readonly idAddr: Float64Array;
-  private readonly idIssue: Float64Array;
+  /** Per DRAM id, a record (IdAt, ID_STRIDE numbers): the command it carries and whether it is in use. */
+  private readonly ids: Float64Array;
   private readonly freeIds: Int32Array;
   private freeCount = 0;
   // 32-bit views of the line slabs of every channel a line is copied to or from, taken once here:
@@ -131,13 +142,7 @@ export class HostRouter extends Module {
     this.reqStage = new StageRing(`${this.path}.request`, params.requestLatencyCycles, HOST_REQ_FIELDS);
     this.rspStage = new StageRing(`${this.path}.response`, rspDepth, HOST_RSP_FIELDS);
     const n = this.maxLocalOutstanding;
-    this.idBusy = new Uint8Array(n);
-    this.idTag = new Float64Array(n);
-    this.idSrc = new Float64Array(n);
-    this.idVm = new Float64Array(n);
-    this.idOp = new Float64Array(n);
-    this.idAddr = new Float64Array(n);
-    this.idIssue = new Float64Array(n);
+    this.ids = new Float64Array(n * ID_STRIDE);
     this.freeIds = new Int32Array(n);
     this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
     this.vcpuReqWords = ports.vcpuReq.map((c) => lineWords(c.bytes));
@@ -175,7 +180,7 @@ export class HostRouter extends Module {
     this.rspStage.reset();
     this.rrNext = 0;
     this.devFirst = false;
-    this.idBusy.fill(0);
+    this.ids.fill(0);
     for (let i = 0; i < this.maxLocalOutstanding; i++) this.freeIds[i] = this.maxLocalOutstanding - 1 - i;
     this.freeCount = this.maxLocalOutstanding;
     this.routedLocal = 0;
@@ -199,7 +204,8 @@ export class HostRouter extends Module {
     // Each step is skipped when it has nothing to look at (an empty input, or a stage whose head is
     // not due yet): the skipped call would change nothing, and most cycles most of them are idle.
     this.acceptRequest(cycle);
-    if (this.reqStage.headReady <= cycle) this.dispatchRequest(cycle);
+    const req = this.reqStage;
+    if (req.occupancy !== 0 && req.headReady <= cycle) this.dispatchRequest(cycle);
     if (this.devFirst) {
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
       if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
@@ -208,7 +214,8 @@ export class HostRouter extends Module {
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
     }
     this.devFirst = !this.devFirst;
-    if (this.rspStage.headReady <= cycle) this.deliverAnswers(cycle);
+    const rsp = this.rspStage;
+    if (rsp.occupancy !== 0 && rsp.headReady <= cycle) this.deliverAnswers(cycle);
   }
 
   /** Round-robin over the vCPU inputs: the first valid one after the last winner goes in. */
@@ -223,7 +230,7 @@ export class HostRouter extends Module {
       if (ch.valid()) {
         const src = ch.pop();
         const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
-        copyHostReq(ch.col, src, this.reqStage.col, s);
+        hostReqToRecord(ch.col, src, this.reqStage.rec, s * HOST_REQ_FIELDS.length);
         // A Read's line is don't-care (HostMsg): only writes carry data on.
         if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
         this.acceptedFrom[i]!++;
@@ -237,8 +244,9 @@ export class HostRouter extends Module {
   private dispatchRequest(cycle: number): void {
     const s = this.reqStage.readyHead(cycle);
     if (s < 0) return;
-    const c = this.reqStage.col;
-    const hpa = c.addr[s]!;
+    const c = this.reqStage.rec;
+    const b = s * HOST_REQ_FIELDS.length;
+    const hpa = c[b + HostReqAt.addr]!;
     const route = this.classify(hpa);
     if (route === HostRoute.Local) {
       const out = this.dramReq;
@@ -251,21 +259,23 @@ export class HostRouter extends Module {
         return;
       }
       const id = this.freeIds[--this.freeCount]!;
-      this.idBusy[id] = 1;
-      this.idTag[id] = c.hostTag[s]!;
-      this.idSrc[id] = c.src[s]!;
-      this.idVm[id] = c.vm[s]!;
-      this.idOp[id] = c.op[s]!;
-      this.idAddr[id] = hpa;
-      this.idIssue[id] = c.issueCycle[s]!;
+      const op = c[b + HostReqAt.op]!;
+      const ids = this.ids;
+      const e = id * ID_STRIDE;
+      ids[e + IdAt.hostTag] = c[b + HostReqAt.hostTag]!;
+      ids[e + IdAt.src] = c[b + HostReqAt.src]!;
+      ids[e + IdAt.vm] = c[b + HostReqAt.vm]!;
+      ids[e + IdAt.op] = op;
+      ids[e + IdAt.addr] = hpa;
+      ids[e + IdAt.issueCycle] = c[b + HostReqAt.issueCycle]!;
+      ids[e + IdAt.busy] = 1;
       const o = out.push();
       const d = out.col;
-      const op = c.op[s]!;
       d.id[o] = id;
       d.op[o] = op === HostOp.Read ? DramOp.Read : DramOp.Write;
       d.pa[o] = hpa - this.dramBase;
-      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beLo[s]! : 0;
-      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beHi[s]! : 0;
+      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + HostReqAt.beLo]! : 0;
+      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + HostReqAt.beHi]! : 0;
       if (op !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
       this.routedLocal++;
     } else if (route === HostRoute.Remote) {
@@ -275,24 +285,25 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyHostReq(c, s, out.col, o);
-      if (c.op[s] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
+      hostReqFromRecord(c, b, out.col, o);
+      if (c[b + HostReqAt.op] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
       // No range claims the HPA: answer at once, as if from a target with no latency of its own.
       if (!this.rspStage.canAccept()) return;
       const r = this.rspStage.accept(cycle + this.responseLatencyCycles);
-      const a = this.rspStage.col;
-      const op = c.op[s]!;
-      a.hostTag[r] = c.hostTag[s]!;
-      a.src[r] = c.src[s]!;
-      a.vm[r] = c.vm[s]!;
-      a.op[r] = op;
-      a.addr[r] = hpa;
-      a.status[r] = HostStatus.Nxm;
-      a.poison[r] = op === HostOp.Read ? 1 : 0;
-      a.route[r] = HostRoute.Error;
-      a.issueCycle[r] = c.issueCycle[s]!;
+      const a = this.rspStage.rec;
+      const e = r * HOST_RSP_FIELDS.length;
+      const op = c[b + HostReqAt.op]!;
+      a[e + HostRspAt.hostTag] = c[b + HostReqAt.hostTag]!;
+      a[e + HostRspAt.src] = c[b + HostReqAt.src]!;
+      a[e + HostRspAt.vm] = c[b + HostReqAt.vm]!;
+      a[e + HostRspAt.op] = op;
+      a[e + HostRspAt.addr] = hpa;
+      a[e + HostRspAt.status] = HostStatus.Nxm;
+      a[e + HostRspAt.poison] = op === HostOp.Read ? 1 : 0;
+      a[e + HostRspAt.route] = HostRoute.Error;
+      a[e + HostRspAt.issueCycle] = c[b + HostReqAt.issueCycle]!;
       this.rspStage.fillLine(r, op === HostOp.Read ? NXM_DATA_BYTE : 0);
       this.routedError++;
     }
@@ -302,25 +313,28 @@ export class HostRouter extends Module {
   private takeDramAnswers(cycle: number): void {
     const inp = this.dramRsp;
     const ready = cycle + this.responseLatencyCycles - 1;
+    const ids = this.ids;
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const id = inp.col.id[k]!;
-      if (!(id >= 0 && id < this.maxLocalOutstanding && this.idBusy[id] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
+      if (!(id >= 0 && id < this.maxLocalOutstanding && ids[id * ID_STRIDE + IdAt.busy] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
+      const e = id * ID_STRIDE;
       const r = this.rspStage.accept(ready);
-      const a = this.rspStage.col;
-      const op = this.idOp[id]!;
-      a.hostTag[r] = this.idTag[id]!;
-      a.src[r] = this.idSrc[id]!;
-      a.vm[r] = this.idVm[id]!;
-      a.op[r] = op;
-      a.addr[r] = this.idAddr[id]!;
-      a.status[r] = HostStatus.Ok;
-      a.poison[r] = 0;
-      a.route[r] = HostRoute.Local;
-      a.issueCycle[r] = this.idIssue[id]!;
+      const a = this.rspStage.rec;
+      const b = r * HOST_RSP_FIELDS.length;
+      const op = ids[e + IdAt.op]!;
+      a[b + HostRspAt.hostTag] = ids[e + IdAt.hostTag]!;
+      a[b + HostRspAt.src] = ids[e + IdAt.src]!;
+      a[b + HostRspAt.vm] = ids[e + IdAt.vm]!;
+      a[b + HostRspAt.op] = op;
+      a[b + HostRspAt.addr] = ids[e + IdAt.addr]!;
+      a[b + HostRspAt.status] = HostStatus.Ok;
+      a[b + HostRspAt.poison] = 0;
+      a[b + HostRspAt.route] = HostRoute.Local;
+      a[b + HostRspAt.issueCycle] = ids[e + IdAt.issueCycle]!;
       if (op === HostOp.Read) this.rspStage.copyLineInWords(r, this.dramRspWords, k);
       else this.rspStage.fillLine(r, 0);
-      this.idBusy[id] = 0;
+      ids[e + IdAt.busy] = 0;
       this.freeIds[this.freeCount++] = id;
     }
   }
@@ -331,7 +345,7 @@ export class HostRouter extends Module {
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const r = this.rspStage.accept(ready);
-      copyHostRsp(inp.col, k, this.rspStage.col, r);
+      hostRspToRecord(inp.col, k, this.rspStage.rec, r * HOST_RSP_FIELDS.length);
       this.rspStage.copyLineInWords(r, this.devRspWords, k);
     }
   }
@@ -342,8 +356,9 @@ export class HostRouter extends Module {
     for (;;) {
       const s = this.rspStage.readyHead(cycle);
       if (s < 0) return;
-      const a = this.rspStage.col;
-      const src = a.src[s]!;
+      const a = this.rspStage.rec;
+      const b = s * HOST_RSP_FIELDS.length;
+      const src = a[b + HostRspAt.src]!;
       if (!(src >= 0 && src < outs.length)) this.fail(`answer for src ${src}: no such vCPU port (${outs.length} wired)`);
       const out = outs[src]!;
       if (!out.canPush()) {
@@ -351,10 +366,9 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyHostRsp(a, s, out.col, o);
+      hostRspFromRecord(a, b, out.col, o);
       this.rspStage.copyLineOutWords(s, this.vcpuRspWords[src]!, o);
       this.rspStage.release();
     }
   }
 }
-
