@@ -203,8 +203,23 @@ export class HostRouter extends Module {
     // in the cycle it arrived (the stage length is then exactly its latency parameter).
     // Each step is skipped when it has nothing to look at (an empty input, or a stage whose head is
     // not due yet): the skipped call would change nothing, and most cycles most of them are idle.
-    this.acceptRequest(cycle);
+    // Round-robin over the vCPU inputs: the first valid one after the last winner goes in. The
+    // scan is here, not in acceptRequest: it runs every cycle, and a call per cycle into a function
+    // that mostly finds nothing cost more than the scan itself (its entry was a hot spot under perf).
     const req = this.reqStage;
+    if (req.canAccept()) {
+      const ins = this.vcpuReq;
+      const n = ins.length;
+      // rrNext < n, so stepping i with a wrap visits the same inputs in the same order as (rrNext + k) % n.
+      let i = this.rrNext;
+      for (let k = 0; k < n; k++) {
+        if (ins[i]!.valid()) {
+          this.acceptRequest(i, cycle);
+          break;
+        }
+        i = i + 1 === n ? 0 : i + 1;
+      }
+    }
     if (req.occupancy !== 0 && req.headReady <= cycle) this.dispatchRequest(cycle);
     if (this.devFirst) {
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
@@ -218,27 +233,16 @@ export class HostRouter extends Module {
     if (rsp.occupancy !== 0 && rsp.headReady <= cycle) this.deliverAnswers(cycle);
   }
 
-  /** Round-robin over the vCPU inputs: the first valid one after the last winner goes in. */
-  private acceptRequest(cycle: number): void {
-    if (!this.reqStage.canAccept()) return;
-    const ins = this.vcpuReq;
-    const n = ins.length;
-    // rrNext < n, so stepping i with a wrap visits the same inputs in the same order as (rrNext + k) % n.
-    let i = this.rrNext;
-    for (let k = 0; k < n; k++) {
-      const ch = ins[i]!;
-      if (ch.valid()) {
-        const src = ch.pop();
-        const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
-        hostReqToRecord(ch.col, src, this.reqStage.rec, s * HOST_REQ_FIELDS.length);
-        // A Read's line is don't-care (HostMsg): only writes carry data on.
-        if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
-        this.acceptedFrom[i]!++;
-        this.rrNext = i + 1 === n ? 0 : i + 1;
-        return;
-      }
-      i = i + 1 === n ? 0 : i + 1;
-    }
+  /** Take the command at the head of vCPU input i (the round-robin winner) into the request stage. */
+  private acceptRequest(i: number, cycle: number): void {
+    const ch = this.vcpuReq[i]!;
+    const src = ch.pop();
+    const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
+    hostReqToRecord(ch.col, src, this.reqStage.rec, s * HOST_REQ_FIELDS.length);
+    // A Read's line is don't-care (HostMsg): only writes carry data on.
+    if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
+    this.acceptedFrom[i]!++;
+    this.rrNext = i + 1 === this.vcpuReq.length ? 0 : i + 1;
   }
 
   private dispatchRequest(cycle: number): void {
