@@ -84,7 +84,8 @@ export class VcpuPort extends Module {
   /** Per-class latency histograms, indexed by LatencyClass. */
   readonly latency: readonly LatencyHistogram[];
 
-  source: VcpuCommandSource | null = null;
+  /** The command source (a testbench may replace it between cycles; see `source`). */
+  private src: VcpuCommandSource | null = null;
   observer: VcpuObserver | null = null;
 
   /** Commands issued / answered; page faults and Nxm answers among the answers. */
@@ -112,10 +113,12 @@ export class VcpuPort extends Module {
   /** Entries in faultRsp (pushed, not yet popped): the answer loop looks at faultRsp only when nonzero. */
   private faultsQueued = 0;
   /**
-   * The source that refused and said it will refuse until an answer (waitsForAnswer); null when
-   * the port should ask. Cleared by every answer, and never set under ctx.fullEvaluate.
+   * The source refused and said it will refuse until an answer (waitsForAnswer): it is not asked
+   * again before the next answer (or a new source). A flag, not the source itself: comparing the
+   * two objects made V8 load the source's map every cycle (the port's hottest instruction). Never
+   * set under ctx.fullEvaluate.
    */
-  private parkedOn: VcpuCommandSource | null = null;
+  private sourceParked = false;
   /** Result slot of the page-table lookup (see VmPageTable.lookupInto). */
   private readonly hpaOut = new Float64Array(1);
   /** The command offered by the source and not yet issued. */
@@ -190,6 +193,15 @@ export class VcpuPort extends Module {
     this.onReset();
   }
 
+  get source(): VcpuCommandSource | null {
+    return this.src;
+  }
+
+  set source(s: VcpuCommandSource | null) {
+    this.src = s;
+    this.sourceParked = false;
+  }
+
   /** Commands issued and not yet answered. */
   get inflight(): number {
     return this.issued - this.completed;
@@ -197,14 +209,14 @@ export class VcpuPort extends Module {
 
   /** Nothing in flight, nothing waiting, and the source (if any) has finished. */
   get quiescent(): boolean {
-    return this.inflight === 0 && !this.cmdValid && (this.source === null || this.source.isDone());
+    return this.inflight === 0 && !this.cmdValid && (this.src === null || this.src.isDone());
   }
 
   override onReset(): void {
     this.ptHead = 0;
     this.ptCount = 0;
     this.faultsQueued = 0;
-    this.parkedOn = null;
+    this.sourceParked = false;
     this.cmdValid = false;
     this.tagBusy.fill(0);
     this.tagLine.fill(NaN);
@@ -230,12 +242,12 @@ export class VcpuPort extends Module {
       }
     }
     // 2. Issue (before the stage exit, so a 1-cycle stage passes a command on in its issue cycle).
-    if (!this.cmdValid) {
-      const source = this.source;
-      if (source !== null && this.parkedOn !== source) {
+    if (!this.cmdValid && !this.sourceParked) {
+      const source = this.src;
+      if (source !== null) {
         if (source.offer(this.cmd, cycle)) this.cmdValid = true;
         // A source that will refuse until one of our answers arrives is not asked again before then.
-        else if (!this.ctx.fullEvaluate && source.waitsForAnswer !== undefined && source.waitsForAnswer()) this.parkedOn = source;
+        else if (!this.ctx.fullEvaluate && source.waitsForAnswer !== undefined && source.waitsForAnswer()) this.sourceParked = true;
       }
     }
     if (this.cmdValid) {
@@ -363,7 +375,7 @@ export class VcpuPort extends Module {
     this.completed++;
     const dataOff = slot * LINE_BYTES;
     if (this.observer !== null) this.observer.onComplete(this, seq, op, vmAddr, status, r.poison[slot]!, route, issueCycle, cycle, ch.bytes, dataOff);
-    this.parkedOn = null;
-    if (this.source !== null) this.source.onComplete(seq, op, vmAddr, status, ch.bytes, dataOff);
+    this.sourceParked = false;
+    if (this.src !== null) this.src.onComplete(seq, op, vmAddr, status, ch.bytes, dataOff);
   }
 }
