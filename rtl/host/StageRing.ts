@@ -27,14 +27,6 @@ export class StageRing<F extends string> {
   private readonly readyCycle: Float64Array;
   private head = 0;
   private count = 0;
-  /**
-   * First cycle the oldest entry may leave, meaningful while the stage is not empty:
-   * `occupancy !== 0 && headReady <= cycle` is readyHead's test without the call, so an owner can
-   * skip its exit step in the cycles a stage holds only entries that are not due yet. A plain
-   * small integer (never Infinity, which would make V8 keep the field as a separately allocated
-   * double that every test loads through a pointer).
-   */
-  headReady = 0;
   private readonly fieldIndex: ReadonlyMap<string, number>;
 
   constructor(
@@ -66,6 +58,17 @@ export class StageRing<F extends string> {
     this.rec[slot * this.stride + this.at(field)] = value;
   }
 
+  /**
+   * First cycle the oldest entry may leave, meaningful while the stage is not empty:
+   * `occupancy !== 0 && headReady <= cycle` is readyHead's test without the call, so an owner can
+   * skip its exit step in the cycles a stage holds only entries that are not due yet. Read from
+   * the ring, not kept in a field: a number field assigned from a Float64Array (or Infinity)
+   * becomes a separately allocated double, loaded through a pointer by every test.
+   */
+  get headReady(): number {
+    return this.readyCycle[this.head]!;
+  }
+
   get occupancy(): number {
     return this.count;
   }
@@ -80,7 +83,6 @@ export class StageRing<F extends string> {
     // head < capacity and count < capacity, so one conditional subtract replaces `%`.
     let slot = this.head + this.count;
     if (slot >= this.capacity) slot -= this.capacity;
-    if (this.count === 0) this.headReady = ready;
     this.count++;
     this.readyCycle[slot] = ready;
     return slot;
@@ -88,7 +90,7 @@ export class StageRing<F extends string> {
 
   /** Slot of the oldest entry if it may leave in `cycle`, else -1. */
   readyHead(cycle: number): number {
-    return this.count !== 0 && this.headReady <= cycle ? this.head : -1;
+    return this.count !== 0 && this.readyCycle[this.head]! <= cycle ? this.head : -1;
   }
 
   /** Remove the oldest entry (after the caller copied it out). */
@@ -96,7 +98,6 @@ export class StageRing<F extends string> {
     const next = this.head + 1;
     this.head = next === this.capacity ? 0 : next;
     this.count--;
-    if (this.count !== 0) this.headReady = this.readyCycle[this.head]!;
   }
 
   /**
@@ -135,6 +136,5 @@ export class StageRing<F extends string> {
   reset(): void {
     this.head = 0;
     this.count = 0;
-    this.headReady = 0;
   }
 }

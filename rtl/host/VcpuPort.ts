@@ -105,11 +105,6 @@ export class VcpuPort extends Module {
   private readonly ptTags: Int32Array;
   private ptHead = 0;
   private ptCount = 0;
-  /**
-   * First cycle the oldest command may leave (meaningful while ptCount > 0). A plain number on the
-   * port, never Infinity, so the per-cycle test reads one small-integer field of this object.
-   */
-  private ptHeadReady = 0;
   /** Entries in faultRsp (pushed, not yet popped): the answer loop looks at faultRsp only when nonzero. */
   private faultsQueued = 0;
   /**
@@ -255,7 +250,9 @@ export class VcpuPort extends Module {
       else this.issueStallCycles++;
     }
     // 3. The page-table stage: one command leaves per cycle (nothing to do until its head is due).
-    if (this.ptCount !== 0 && this.ptHeadReady <= cycle) this.leavePageTable();
+    // The head is due pageTableLatencyCycles − 1 after its issue. Most cycles the stage is empty and
+    // this reads ptCount only (a port-local small integer).
+    if (this.ptCount !== 0 && this.tagIssueCycle[this.ptTags[this.ptHead]!]! + this.pageTableLatencyCycles - 1 <= cycle) this.leavePageTable();
   }
 
   private canIssue(): boolean {
@@ -295,7 +292,6 @@ export class VcpuPort extends Module {
     let p = this.ptHead + this.ptCount;
     if (p >= this.maxOutstanding) p -= this.maxOutstanding;
     this.ptTags[p] = tag;
-    if (this.ptCount === 0) this.ptHeadReady = cycle + this.pageTableLatencyCycles - 1;
     this.ptCount++;
     this.cmdValid = false;
     if (this.observer !== null) this.observer.onIssue(this, seq, cmd, cycle);
@@ -341,12 +337,11 @@ export class VcpuPort extends Module {
     this.leaveStage();
   }
 
-  /** Remove the stage's head; the next one is due pageTableLatencyCycles − 1 after its own issue. */
+  /** Remove the stage's head. */
   private leaveStage(): void {
     const next = this.ptHead + 1;
     this.ptHead = next === this.maxOutstanding ? 0 : next;
     this.ptCount--;
-    if (this.ptCount !== 0) this.ptHeadReady = this.tagIssueCycle[this.ptTags[this.ptHead]!]! + this.pageTableLatencyCycles - 1;
   }
 
   private complete(ch: HostRspChannel, slot: number, cycle: number): void {
