@@ -227,22 +227,50 @@ export class TrafficGenerator implements VcpuCommandSource {
         cmd.beLo = 0xffffffff;
         cmd.beHi = 0xffffffff;
       }
-      // Three data bytes per 30-bit draw: whole triples, then the line's last bytes from one more draw.
-      const d = cmd.data;
-      let b = 0;
-      for (; b < DATA_TRIPLES_END; b += 3) {
-        const x = this.draw();
-        d[b] = x & 0xff;
-        d[b + 1] = (x >>> 8) & 0xff;
-        d[b + 2] = (x >>> 16) & 0xff;
-      }
-      if (b < LINE_BYTES) {
-        const x = this.draw();
-        d[b] = x & 0xff;
-        if (b + 1 < LINE_BYTES) d[b + 1] = (x >>> 8) & 0xff;
-      }
+      this.fillData(cmd.data);
     }
     this.offered++;
+  }
+
+  /**
+   * A write's line: three data bytes per 30-bit draw, whole triples, then the line's last bytes
+   * from one more draw. The 22 draws are draw()'s xorshift steps on the state held in locals and
+   * stored back once: the same numbers, without four loads and four stores of `st` per draw.
+   */
+  private fillData(d: Uint8Array): void {
+    const st = this.st;
+    let s0 = st[0]!;
+    let s1 = st[1]!;
+    let s2 = st[2]!;
+    let s3 = st[3]!;
+    let b = 0;
+    for (; b < DATA_TRIPLES_END; b += 3) {
+      let t = s0;
+      t ^= t << 11;
+      s0 = s1;
+      s1 = s2;
+      s2 = s3;
+      s3 = (s3 ^ (s3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
+      const x = s3 >>> (32 - DRAW_BITS);
+      d[b] = x & 0xff;
+      d[b + 1] = (x >>> 8) & 0xff;
+      d[b + 2] = (x >>> 16) & 0xff;
+    }
+    if (b < LINE_BYTES) {
+      let t = s0;
+      t ^= t << 11;
+      s0 = s1;
+      s1 = s2;
+      s2 = s3;
+      s3 = (s3 ^ (s3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
+      const x = s3 >>> (32 - DRAW_BITS);
+      d[b] = x & 0xff;
+      if (b + 1 < LINE_BYTES) d[b + 1] = (x >>> 8) & 0xff;
+    }
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = s3;
   }
 
   onComplete(_seq: number, op: HostOp, _vmAddr: number, _status: number, data: Uint8Array, dataOff: number): void {
