@@ -132,11 +132,14 @@ export class RequestDecoder extends Module {
   private readonly oBitmap: Uint8Array;
   private oCount = 0;
 
-  // Waveform registers (mirrors of the state above, written every cycle).
+  // Waveform registers: mirrors of the state above, written where that state changes (a register
+  // holds its value when not written), not every cycle.
   private readonly rTagsFree: Reg;
   private readonly rOutstanding: Reg;
   private readonly rPipe: Reg;
   private readonly rLastLookup: Reg;
+  /** rLastLookup shows a lookup result this cycle; it goes back to LOOKUP_NONE next cycle. */
+  private lookupShown = false;
   private readonly rLastTag: Reg;
 
   // Taken once at construction for the per-message code (speed only; the same values move):
@@ -235,6 +238,7 @@ export class RequestDecoder extends Module {
   private resetState(): void {
     this.pHead = 0;
     this.pCount = 0;
+    this.lookupShown = false;
     this.fHead = 0;
     this.fCount = this.tagPoolSize;
     for (let i = 0; i < this.tagPoolSize; i++) this.freeTags[i] = i;
@@ -253,7 +257,10 @@ export class RequestDecoder extends Module {
   override evaluate(): void {
     const now = this.ctx.cycle;
     this.table.applyStagedOverrides(now);
-    this.rLastLookup.d = LOOKUP_NONE;
+    if (this.lookupShown) {
+      this.rLastLookup.d = LOOKUP_NONE;
+      this.lookupShown = false;
+    }
 
     if (this.s2mDrs.valid() && this.hostOut.canPush()) this.retireDrs();
     if (this.s2mNdr.valid() && this.hostOut.canPush()) this.retireNdr();
@@ -262,10 +269,6 @@ export class RequestDecoder extends Module {
 
     if (this.hostIn.valid() && this.pCount < this.pCap) this.accept(now);
     if (this.pCount > 0 && this.pipe[this.pHead * PIPE_STRIDE + PipeAt.ready]! <= now) this.issue();
-
-    this.rTagsFree.d = this.fCount;
-    this.rOutstanding.d = this.oCount;
-    this.rPipe.d = this.pCount;
   }
 
   private accept(now: number): void {
@@ -288,6 +291,7 @@ export class RequestDecoder extends Module {
     // A Read's line is don't-care (HostMsg) and sendM2S / sendDram send none: only writes keep theirs.
     if (c.op[s] !== HostOp.Read) copyLine(this.hostInWords, s, this.pWords, i);
     this.pCount++;
+    this.rPipe.d = this.pCount;
   }
 
   /** Try to send the head of the lookup pipeline on; leaves it in place when something is full. */
@@ -309,6 +313,7 @@ export class RequestDecoder extends Module {
       if (res.status === LookupStatus.ReadDenied || res.status === LookupStatus.WriteDenied) this.refused++;
       else this.misses++;
       this.rLastLookup.d = res.status;
+      this.lookupShown = true;
       this.popPipe();
       return;
     }
@@ -333,6 +338,8 @@ export class RequestDecoder extends Module {
     o[t + OutAt.valid] = 1;
     this.oBitmap[tag >>> 3]! |= 1 << (tag & 7);
     this.oCount++;
+    this.rTagsFree.d = this.fCount;
+    this.rOutstanding.d = this.oCount;
     o[t + OutAt.local] = local ? 1 : 0;
     o[t + OutAt.hostTag] = p[e + PipeAt.hostTag]!;
     o[t + OutAt.src] = p[e + PipeAt.src]!;
@@ -345,6 +352,7 @@ export class RequestDecoder extends Module {
     this.hits++;
     if (local) this.localHits++;
     this.rLastLookup.d = LookupStatus.Hit;
+    this.lookupShown = true;
     this.rLastTag.d = tag;
     this.popPipe();
   }
@@ -352,6 +360,7 @@ export class RequestDecoder extends Module {
   private popPipe(): void {
     this.pHead = this.pHead + 1 === this.pCap ? 0 : this.pHead + 1;
     this.pCount--;
+    this.rPipe.d = this.pCount;
   }
 
   private sendM2S(i: number, tag: number, op: number, dpa: number, target: number): void {
@@ -443,6 +452,8 @@ export class RequestDecoder extends Module {
     if (free >= this.tagPoolSize) free -= this.tagPoolSize;
     this.freeTags[free] = tag;
     this.fCount++;
+    this.rTagsFree.d = this.fCount;
+    this.rOutstanding.d = this.oCount;
     return s;
   }
 
