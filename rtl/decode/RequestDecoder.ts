@@ -20,12 +20,12 @@ if (MEM_MSG_FIELDS.length !== 14) throw new Error('RequestDecoder: update sendM2
 
 /**
  * A lookup-pipeline entry and an outstanding request are records of numbers next to each other in
- * one Float64Array (one or two cache lines per message instead of one typed array per field).
+ * one Float64Array (one or two cache lines per message instead of one typed array per field). The
+ * places are `const enum`s, which the TypeScript transform writes into the code as literal numbers:
+ * a module-level constant or a constant object's field is loaded and type-checked at every use.
  */
-const PipeAt = { hostTag: 0, src: 1, vm: 2, op: 3, addr: 4, beLo: 5, beHi: 6, issueCycle: 7, ready: 8 } as const;
-const PIPE_STRIDE = 9;
-const OutAt = { valid: 0, local: 1, hostTag: 2, src: 3, vm: 4, op: 5, addr: 6, issueCycle: 7 } as const;
-const OUT_STRIDE = 8;
+const enum Pipe { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, beLo = 5, beHi = 6, issueCycle = 7, ready = 8, stride = 9 }
+const enum Out { valid = 0, local = 1, hostTag = 2, src = 3, vm = 4, op = 5, addr = 6, issueCycle = 7, stride = 8 }
 
 /** Value of the `lastLookup` waveform register when no lookup finished this cycle. */
 export const LOOKUP_NONE = 7;
@@ -113,7 +113,7 @@ export class RequestDecoder extends Module {
 
   // Lookup pipeline: an in-order queue, capacity lookup+1 so it accepts one request per cycle.
   private readonly pCap: number;
-  /** Entry records (PipeAt, PIPE_STRIDE numbers each): the request and the cycle its lookup is done. */
+  /** Entry records (Pipe places, Pipe.stride numbers each): the request and the cycle its lookup is done. */
   private readonly pipe: Float64Array;
   private readonly pData: Uint8Array;
   /** `pData` as 32-bit words (LINE_WORDS per entry). */
@@ -126,7 +126,7 @@ export class RequestDecoder extends Module {
   private fHead = 0;
   private fCount = 0;
 
-  /** Outstanding table: a record (OutAt, OUT_STRIDE numbers) per device tag. */
+  /** Outstanding table: a record (Out places, Out.stride numbers) per device tag. */
   private readonly out: Float64Array;
   /** Bit t = tag t outstanding; shown as one wide waveform signal. */
   private readonly oBitmap: Uint8Array;
@@ -188,7 +188,7 @@ export class RequestDecoder extends Module {
 
     const cap = p.lookupLatencyCycles + 1;
     this.pCap = cap;
-    this.pipe = new Float64Array(cap * PIPE_STRIDE);
+    this.pipe = new Float64Array(cap * Pipe.stride);
     this.pData = new Uint8Array(cap * LINE_BYTES);
     this.pWords = lineWords(this.pData);
     this.hostInWords = lineWords(this.hostIn.bytes);
@@ -201,7 +201,7 @@ export class RequestDecoder extends Module {
 
     const t = p.tagPoolSize;
     this.freeTags = new Int32Array(t);
-    this.out = new Float64Array(t * OUT_STRIDE);
+    this.out = new Float64Array(t * Out.stride);
     this.oBitmap = new Uint8Array(Math.ceil(t / 8));
 
     const countBits = Math.max(1, Math.ceil(Math.log2(t + 1)));
@@ -268,7 +268,7 @@ export class RequestDecoder extends Module {
     if (dramRsp !== null && dramRsp.valid() && this.hostOut.canPush()) this.retireDram(dramRsp);
 
     if (this.hostIn.valid() && this.pCount < this.pCap) this.accept(now);
-    if (this.pCount > 0 && this.pipe[this.pHead * PIPE_STRIDE + PipeAt.ready]! <= now) this.issue();
+    if (this.pCount > 0 && this.pipe[this.pHead * Pipe.stride + Pipe.ready]! <= now) this.issue();
   }
 
   private accept(now: number): void {
@@ -278,16 +278,16 @@ export class RequestDecoder extends Module {
     let i = this.pHead + this.pCount;
     if (i >= this.pCap) i -= this.pCap;
     const p = this.pipe;
-    const e = i * PIPE_STRIDE;
-    p[e + PipeAt.hostTag] = c.hostTag[s]!;
-    p[e + PipeAt.src] = c.src[s]!;
-    p[e + PipeAt.vm] = c.vm[s]!;
-    p[e + PipeAt.op] = c.op[s]!;
-    p[e + PipeAt.addr] = c.addr[s]!;
-    p[e + PipeAt.beLo] = c.beLo[s]!;
-    p[e + PipeAt.beHi] = c.beHi[s]!;
-    p[e + PipeAt.issueCycle] = c.issueCycle[s]!;
-    p[e + PipeAt.ready] = now + this.lookupLatencyCycles;
+    const e = i * Pipe.stride;
+    p[e + Pipe.hostTag] = c.hostTag[s]!;
+    p[e + Pipe.src] = c.src[s]!;
+    p[e + Pipe.vm] = c.vm[s]!;
+    p[e + Pipe.op] = c.op[s]!;
+    p[e + Pipe.addr] = c.addr[s]!;
+    p[e + Pipe.beLo] = c.beLo[s]!;
+    p[e + Pipe.beHi] = c.beHi[s]!;
+    p[e + Pipe.issueCycle] = c.issueCycle[s]!;
+    p[e + Pipe.ready] = now + this.lookupLatencyCycles;
     // A Read's line is don't-care (HostMsg) and sendM2S / sendDram send none: only writes keep theirs.
     if (c.op[s] !== HostOp.Read) copyLine(this.hostInWords, s, this.pWords, i);
     this.pCount++;
@@ -298,12 +298,12 @@ export class RequestDecoder extends Module {
   private issue(): void {
     const i = this.pHead;
     const p = this.pipe;
-    const e = i * PIPE_STRIDE;
-    const op = p[e + PipeAt.op]!;
+    const e = i * Pipe.stride;
+    const op = p[e + Pipe.op]!;
     if (op !== HostOp.Read && op !== HostOp.Write && op !== HostOp.WritePartial) this.fail(`host request with unknown op ${op}`);
     const isWrite = op !== HostOp.Read;
     const res = this.res;
-    this.table.lookupAt(p, e + PipeAt.addr, p[e + PipeAt.vm]!, isWrite, res);
+    this.table.lookupAt(p, e + Pipe.addr, p[e + Pipe.vm]!, isWrite, res);
     if (res.status !== LookupStatus.Hit) {
       if (!this.hostOut.canPush()) {
         this.hostOut.stall();
@@ -318,7 +318,7 @@ export class RequestDecoder extends Module {
       return;
     }
     const local = res.target === TARGET_LOCAL || res.target === this.nodeId;
-    if (local && this.dramReq === null) this.fail(`HPA ${p[e + PipeAt.addr]} decodes to this node but there is no local DRAM port`);
+    if (local && this.dramReq === null) this.fail(`HPA ${p[e + Pipe.addr]} decodes to this node but there is no local DRAM port`);
     if (this.fCount === 0) {
       this.tagStalls++;
       return;
@@ -333,20 +333,20 @@ export class RequestDecoder extends Module {
     this.fHead = this.fHead + 1 === this.tagPoolSize ? 0 : this.fHead + 1;
     this.fCount--;
     const o = this.out;
-    const t = tag * OUT_STRIDE;
-    if (o[t + OutAt.valid] !== 0) this.fail(`tag ${tag} allocated while still outstanding`);
-    o[t + OutAt.valid] = 1;
+    const t = tag * Out.stride;
+    if (o[t + Out.valid] !== 0) this.fail(`tag ${tag} allocated while still outstanding`);
+    o[t + Out.valid] = 1;
     this.oBitmap[tag >>> 3]! |= 1 << (tag & 7);
     this.oCount++;
     this.rTagsFree.d = this.fCount;
     this.rOutstanding.d = this.oCount;
-    o[t + OutAt.local] = local ? 1 : 0;
-    o[t + OutAt.hostTag] = p[e + PipeAt.hostTag]!;
-    o[t + OutAt.src] = p[e + PipeAt.src]!;
-    o[t + OutAt.vm] = p[e + PipeAt.vm]!;
-    o[t + OutAt.op] = op;
-    o[t + OutAt.addr] = p[e + PipeAt.addr]!;
-    o[t + OutAt.issueCycle] = p[e + PipeAt.issueCycle]!;
+    o[t + Out.local] = local ? 1 : 0;
+    o[t + Out.hostTag] = p[e + Pipe.hostTag]!;
+    o[t + Out.src] = p[e + Pipe.src]!;
+    o[t + Out.vm] = p[e + Pipe.vm]!;
+    o[t + Out.op] = op;
+    o[t + Out.addr] = p[e + Pipe.addr]!;
+    o[t + Out.issueCycle] = p[e + Pipe.issueCycle]!;
     if (local) this.sendDram(i, tag, op, res.dpa);
     else this.sendM2S(i, tag, op, res.dpa, res.target);
     this.hits++;
@@ -382,8 +382,8 @@ export class RequestDecoder extends Module {
     c.ldId[s] = 0;
     c.poison[s] = 0;
     c.devLoad[s] = 0;
-    c.beLo[s] = partial ? this.pipe[i * PIPE_STRIDE + PipeAt.beLo]! : 0;
-    c.beHi[s] = partial ? this.pipe[i * PIPE_STRIDE + PipeAt.beHi]! : 0;
+    c.beLo[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beLo]! : 0;
+    c.beHi[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beHi]! : 0;
     c.trp[s] = 0;
     c.spid[s] = this.nodeId;
     c.dpid[s] = target;
@@ -404,8 +404,8 @@ export class RequestDecoder extends Module {
     }
     c.op[s] = DramOp.Write;
     const partial = op === HostOp.WritePartial;
-    c.beLo[s] = partial ? this.pipe[i * PIPE_STRIDE + PipeAt.beLo]! : ALL_BYTES_ENABLED;
-    c.beHi[s] = partial ? this.pipe[i * PIPE_STRIDE + PipeAt.beHi]! : ALL_BYTES_ENABLED;
+    c.beLo[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beLo]! : ALL_BYTES_ENABLED;
+    c.beHi[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beHi]! : ALL_BYTES_ENABLED;
     copyLine(this.pWords, i, this.dramReqWords!, s);
   }
 
@@ -415,16 +415,16 @@ export class RequestDecoder extends Module {
     const s = ch.push();
     const c = ch.col;
     const p = this.pipe;
-    const e = i * PIPE_STRIDE;
-    c.hostTag[s] = p[e + PipeAt.hostTag]!;
-    c.src[s] = p[e + PipeAt.src]!;
-    c.vm[s] = p[e + PipeAt.vm]!;
-    c.op[s] = p[e + PipeAt.op]!;
-    c.addr[s] = p[e + PipeAt.addr]!;
+    const e = i * Pipe.stride;
+    c.hostTag[s] = p[e + Pipe.hostTag]!;
+    c.src[s] = p[e + Pipe.src]!;
+    c.vm[s] = p[e + Pipe.vm]!;
+    c.op[s] = p[e + Pipe.op]!;
+    c.addr[s] = p[e + Pipe.addr]!;
     c.status[s] = HostStatus.Nxm;
     c.poison[s] = isWrite ? 0 : 1;
     c.route[s] = HostRoute.Error;
-    c.issueCycle[s] = p[e + PipeAt.issueCycle]!;
+    c.issueCycle[s] = p[e + Pipe.issueCycle]!;
     fillLine(this.hostOutWords, s, isWrite ? 0 : NXM_DATA_BYTE);
   }
 
@@ -434,17 +434,17 @@ export class RequestDecoder extends Module {
     const s = ch.push();
     const c = ch.col;
     const o = this.out;
-    const t = tag * OUT_STRIDE;
-    c.hostTag[s] = o[t + OutAt.hostTag]!;
-    c.src[s] = o[t + OutAt.src]!;
-    c.vm[s] = o[t + OutAt.vm]!;
-    c.op[s] = o[t + OutAt.op]!;
-    c.addr[s] = o[t + OutAt.addr]!;
+    const t = tag * Out.stride;
+    c.hostTag[s] = o[t + Out.hostTag]!;
+    c.src[s] = o[t + Out.src]!;
+    c.vm[s] = o[t + Out.vm]!;
+    c.op[s] = o[t + Out.op]!;
+    c.addr[s] = o[t + Out.addr]!;
     c.status[s] = status;
     c.poison[s] = poison;
-    c.route[s] = o[t + OutAt.local] ? HostRoute.Local : HostRoute.Remote;
-    c.issueCycle[s] = o[t + OutAt.issueCycle]!;
-    o[t + OutAt.valid] = 0;
+    c.route[s] = o[t + Out.local] ? HostRoute.Local : HostRoute.Remote;
+    c.issueCycle[s] = o[t + Out.issueCycle]!;
+    o[t + Out.valid] = 0;
     this.oBitmap[tag >>> 3]! &= ~(1 << (tag & 7));
     this.oCount--;
     // fHead < tagPoolSize and fCount < tagPoolSize (this tag was out), so one conditional subtract replaces `%`.
@@ -458,8 +458,8 @@ export class RequestDecoder extends Module {
   }
 
   private checkTag(tag: number, what: string, local: boolean): void {
-    if (!(tag >= 0 && tag < this.tagPoolSize) || this.out[tag * OUT_STRIDE + OutAt.valid] === 0) this.fail(`${what} for tag ${tag}, which is not outstanding`);
-    if ((this.out[tag * OUT_STRIDE + OutAt.local] === 1) !== local) this.fail(`${what} for tag ${tag}, which was sent ${local ? 'to the fabric' : 'to local DRAM'}`);
+    if (!(tag >= 0 && tag < this.tagPoolSize) || this.out[tag * Out.stride + Out.valid] === 0) this.fail(`${what} for tag ${tag}, which is not outstanding`);
+    if ((this.out[tag * Out.stride + Out.local] === 1) !== local) this.fail(`${what} for tag ${tag}, which was sent ${local ? 'to the fabric' : 'to local DRAM'}`);
   }
 
   private retireDrs(): void {
@@ -467,7 +467,7 @@ export class RequestDecoder extends Module {
     const m = ch.pop();
     const tag = ch.col.tag[m]!;
     this.checkTag(tag, 'S2M DRS', false);
-    if (this.out[tag * OUT_STRIDE + OutAt.op] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
+    if (this.out[tag * Out.stride + Out.op] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
     const nxm = ch.col.opcode[m] === S2MDRSOp.MemDataNXM;
     const s = this.answerTag(tag, nxm ? HostStatus.Nxm : HostStatus.Ok, nxm ? 1 : ch.col.poison[m]!);
     copyLine(this.s2mDrsWords, m, this.hostOutWords, s);
@@ -479,7 +479,7 @@ export class RequestDecoder extends Module {
     const tag = ch.col.tag[m]!;
     this.checkTag(tag, 'S2M NDR', false);
     // HDM-H: reads complete with DRS only, writes with NDR Cmp only (§1.8).
-    if (this.out[tag * OUT_STRIDE + OutAt.op] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
+    if (this.out[tag * Out.stride + Out.op] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
     if (ch.col.opcode[m] !== S2MNDROp.Cmp) this.fail(`S2M NDR opcode ${ch.col.opcode[m]} for write tag ${tag}; expected Cmp`);
     const s = this.answerTag(tag, HostStatus.Ok, 0);
     fillLine(this.hostOutWords, s, 0);
@@ -490,7 +490,7 @@ export class RequestDecoder extends Module {
     const tag = ch.col.id[m]!;
     this.checkTag(tag, 'DRAM response', true);
     const s = this.answerTag(tag, HostStatus.Ok, 0);
-    if (this.out[tag * OUT_STRIDE + OutAt.op] === HostOp.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
+    if (this.out[tag * Out.stride + Out.op] === HostOp.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
     else fillLine(this.hostOutWords, s, 0);
   }
 }

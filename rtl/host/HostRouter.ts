@@ -23,9 +23,25 @@ import { StageRing } from './StageRing.ts';
 const ALL_BYTES_HALF = 0xffffffff;
 /** Data of a read that no range claims: all ones, with poison (CXL MemData-NXM, cxl-protocol.md). */
 const NXM_DATA_BYTE = 0xff;
-/** A DRAM id's record in `ids`: the command it carries, next to each other (one or two cache lines). */
-const IdAt = { hostTag: 0, src: 1, vm: 2, op: 3, addr: 4, issueCycle: 5, busy: 6 } as const;
-const ID_STRIDE = 7;
+/**
+ * Places of the fields in the records this router keeps, as `const enum`s: the TypeScript
+ * transform writes them into the code as literal numbers. (A module-level constant, or a field of
+ * a constant object such as HostMsg's HostReqAt, is loaded and type-checked at every use: in the
+ * per-message code that was about a third of the instructions.) Req / Rsp are HostReqAt /
+ * HostRspAt, checked below; Id is a DRAM id's record in `ids`: the command it carries.
+ */
+const enum Req { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, beLo = 5, beHi = 6, issueCycle = 7, stride = 8 }
+const enum Rsp { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, status = 5, poison = 6, route = 7, issueCycle = 8, stride = 9 }
+const enum Id { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, issueCycle = 5, busy = 6, stride = 7 }
+if (
+  Req.stride !== HOST_REQ_FIELDS.length || Rsp.stride !== HOST_RSP_FIELDS.length ||
+  Req.hostTag !== HostReqAt.hostTag || Req.src !== HostReqAt.src || Req.vm !== HostReqAt.vm || Req.op !== HostReqAt.op ||
+  Req.addr !== HostReqAt.addr || Req.beLo !== HostReqAt.beLo || Req.beHi !== HostReqAt.beHi || Req.issueCycle !== HostReqAt.issueCycle ||
+  Rsp.hostTag !== HostRspAt.hostTag || Rsp.src !== HostRspAt.src || Rsp.vm !== HostRspAt.vm || Rsp.op !== HostRspAt.op || Rsp.addr !== HostRspAt.addr ||
+  Rsp.status !== HostRspAt.status || Rsp.poison !== HostRspAt.poison || Rsp.route !== HostRspAt.route || Rsp.issueCycle !== HostRspAt.issueCycle
+) {
+  throw new Error('HostRouter: the record places differ from HostMsg.HostReqAt / HostRspAt');
+}
 
 export interface HostRouterParams {
   /** HPA range of this node's DRAM: [dramBase, dramBase + dramBytes). Local PA = HPA − dramBase. */
@@ -88,7 +104,7 @@ export class HostRouter extends Module {
   private rrNext = 0;
   /** Which answer source goes first this cycle (alternates, so neither starves the other). */
   private devFirst = false;
-  /** Per DRAM id, a record (IdAt, ID_STRIDE numbers): the command it carries and whether it is in use. */
+  /** Per DRAM id, a record (Id places, Id.stride numbers): the command it carries and whether it is in use. */
   private readonly ids: Float64Array;
   private readonly freeIds: Int32Array;
   private freeCount = 0;
@@ -142,7 +158,7 @@ export class HostRouter extends Module {
     this.reqStage = new StageRing(`${this.path}.request`, params.requestLatencyCycles, HOST_REQ_FIELDS);
     this.rspStage = new StageRing(`${this.path}.response`, rspDepth, HOST_RSP_FIELDS);
     const n = this.maxLocalOutstanding;
-    this.ids = new Float64Array(n * ID_STRIDE);
+    this.ids = new Float64Array(n * Id.stride);
     this.freeIds = new Int32Array(n);
     this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
     this.vcpuReqWords = ports.vcpuReq.map((c) => lineWords(c.bytes));
@@ -238,7 +254,7 @@ export class HostRouter extends Module {
     const ch = this.vcpuReq[i]!;
     const src = ch.pop();
     const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
-    hostReqToRecord(ch.col, src, this.reqStage.rec, s * HOST_REQ_FIELDS.length);
+    hostReqToRecord(ch.col, src, this.reqStage.rec, s * Req.stride);
     // A Read's line is don't-care (HostMsg): only writes carry data on.
     if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
     this.acceptedFrom[i]!++;
@@ -249,8 +265,8 @@ export class HostRouter extends Module {
     const s = this.reqStage.readyHead(cycle);
     if (s < 0) return;
     const c = this.reqStage.rec;
-    const b = s * HOST_REQ_FIELDS.length;
-    const hpa = c[b + HostReqAt.addr]!;
+    const b = s * Req.stride;
+    const hpa = c[b + Req.addr]!;
     const route = this.classify(hpa);
     if (route === HostRoute.Local) {
       const out = this.dramReq;
@@ -263,23 +279,23 @@ export class HostRouter extends Module {
         return;
       }
       const id = this.freeIds[--this.freeCount]!;
-      const op = c[b + HostReqAt.op]!;
+      const op = c[b + Req.op]!;
       const ids = this.ids;
-      const e = id * ID_STRIDE;
-      ids[e + IdAt.hostTag] = c[b + HostReqAt.hostTag]!;
-      ids[e + IdAt.src] = c[b + HostReqAt.src]!;
-      ids[e + IdAt.vm] = c[b + HostReqAt.vm]!;
-      ids[e + IdAt.op] = op;
-      ids[e + IdAt.addr] = hpa;
-      ids[e + IdAt.issueCycle] = c[b + HostReqAt.issueCycle]!;
-      ids[e + IdAt.busy] = 1;
+      const e = id * Id.stride;
+      ids[e + Id.hostTag] = c[b + Req.hostTag]!;
+      ids[e + Id.src] = c[b + Req.src]!;
+      ids[e + Id.vm] = c[b + Req.vm]!;
+      ids[e + Id.op] = op;
+      ids[e + Id.addr] = hpa;
+      ids[e + Id.issueCycle] = c[b + Req.issueCycle]!;
+      ids[e + Id.busy] = 1;
       const o = out.push();
       const d = out.col;
       d.id[o] = id;
       d.op[o] = op === HostOp.Read ? DramOp.Read : DramOp.Write;
       d.pa[o] = hpa - this.dramBase;
-      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + HostReqAt.beLo]! : 0;
-      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + HostReqAt.beHi]! : 0;
+      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + Req.beLo]! : 0;
+      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + Req.beHi]! : 0;
       if (op !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
       this.routedLocal++;
     } else if (route === HostRoute.Remote) {
@@ -290,24 +306,24 @@ export class HostRouter extends Module {
       }
       const o = out.push();
       hostReqFromRecord(c, b, out.col, o);
-      if (c[b + HostReqAt.op] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
+      if (c[b + Req.op] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
       // No range claims the HPA: answer at once, as if from a target with no latency of its own.
       if (!this.rspStage.canAccept()) return;
       const r = this.rspStage.accept(cycle + this.responseLatencyCycles);
       const a = this.rspStage.rec;
-      const e = r * HOST_RSP_FIELDS.length;
-      const op = c[b + HostReqAt.op]!;
-      a[e + HostRspAt.hostTag] = c[b + HostReqAt.hostTag]!;
-      a[e + HostRspAt.src] = c[b + HostReqAt.src]!;
-      a[e + HostRspAt.vm] = c[b + HostReqAt.vm]!;
-      a[e + HostRspAt.op] = op;
-      a[e + HostRspAt.addr] = hpa;
-      a[e + HostRspAt.status] = HostStatus.Nxm;
-      a[e + HostRspAt.poison] = op === HostOp.Read ? 1 : 0;
-      a[e + HostRspAt.route] = HostRoute.Error;
-      a[e + HostRspAt.issueCycle] = c[b + HostReqAt.issueCycle]!;
+      const e = r * Rsp.stride;
+      const op = c[b + Req.op]!;
+      a[e + Rsp.hostTag] = c[b + Req.hostTag]!;
+      a[e + Rsp.src] = c[b + Req.src]!;
+      a[e + Rsp.vm] = c[b + Req.vm]!;
+      a[e + Rsp.op] = op;
+      a[e + Rsp.addr] = hpa;
+      a[e + Rsp.status] = HostStatus.Nxm;
+      a[e + Rsp.poison] = op === HostOp.Read ? 1 : 0;
+      a[e + Rsp.route] = HostRoute.Error;
+      a[e + Rsp.issueCycle] = c[b + Req.issueCycle]!;
       this.rspStage.fillLine(r, op === HostOp.Read ? NXM_DATA_BYTE : 0);
       this.routedError++;
     }
@@ -321,25 +337,28 @@ export class HostRouter extends Module {
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const id = inp.col.id[k]!;
-      if (!(id >= 0 && id < this.maxLocalOutstanding && ids[id * ID_STRIDE + IdAt.busy] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
-      const e = id * ID_STRIDE;
+      // As a small integer (a fractional or out-of-range id fails the test, as it always did), so the
+      // record arithmetic below is integer arithmetic, not doubles converted back for every index.
+      const i = id | 0;
+      if (!(i === id && i >= 0 && i < this.maxLocalOutstanding && ids[i * Id.stride + Id.busy] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
+      const e = i * Id.stride;
       const r = this.rspStage.accept(ready);
       const a = this.rspStage.rec;
-      const b = r * HOST_RSP_FIELDS.length;
-      const op = ids[e + IdAt.op]!;
-      a[b + HostRspAt.hostTag] = ids[e + IdAt.hostTag]!;
-      a[b + HostRspAt.src] = ids[e + IdAt.src]!;
-      a[b + HostRspAt.vm] = ids[e + IdAt.vm]!;
-      a[b + HostRspAt.op] = op;
-      a[b + HostRspAt.addr] = ids[e + IdAt.addr]!;
-      a[b + HostRspAt.status] = HostStatus.Ok;
-      a[b + HostRspAt.poison] = 0;
-      a[b + HostRspAt.route] = HostRoute.Local;
-      a[b + HostRspAt.issueCycle] = ids[e + IdAt.issueCycle]!;
+      const b = r * Rsp.stride;
+      const op = ids[e + Id.op]!;
+      a[b + Rsp.hostTag] = ids[e + Id.hostTag]!;
+      a[b + Rsp.src] = ids[e + Id.src]!;
+      a[b + Rsp.vm] = ids[e + Id.vm]!;
+      a[b + Rsp.op] = op;
+      a[b + Rsp.addr] = ids[e + Id.addr]!;
+      a[b + Rsp.status] = HostStatus.Ok;
+      a[b + Rsp.poison] = 0;
+      a[b + Rsp.route] = HostRoute.Local;
+      a[b + Rsp.issueCycle] = ids[e + Id.issueCycle]!;
       if (op === HostOp.Read) this.rspStage.copyLineInWords(r, this.dramRspWords, k);
       else this.rspStage.fillLine(r, 0);
-      ids[e + IdAt.busy] = 0;
-      this.freeIds[this.freeCount++] = id;
+      ids[e + Id.busy] = 0;
+      this.freeIds[this.freeCount++] = i;
     }
   }
 
@@ -349,7 +368,7 @@ export class HostRouter extends Module {
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const r = this.rspStage.accept(ready);
-      hostRspToRecord(inp.col, k, this.rspStage.rec, r * HOST_RSP_FIELDS.length);
+      hostRspToRecord(inp.col, k, this.rspStage.rec, r * Rsp.stride);
       this.rspStage.copyLineInWords(r, this.devRspWords, k);
     }
   }
@@ -361,8 +380,8 @@ export class HostRouter extends Module {
       const s = this.rspStage.readyHead(cycle);
       if (s < 0) return;
       const a = this.rspStage.rec;
-      const b = s * HOST_RSP_FIELDS.length;
-      const src = a[b + HostRspAt.src]!;
+      const b = s * Rsp.stride;
+      const src = a[b + Rsp.src]!;
       if (!(src >= 0 && src < outs.length)) this.fail(`answer for src ${src}: no such vCPU port (${outs.length} wired)`);
       const out = outs[src]!;
       if (!out.canPush()) {
