@@ -257,7 +257,8 @@ export class RequestDecoder extends Module {
   override evaluate(): void {
     const now = this.ctx.cycle;
     this.table.applyStagedOverrides(now);
-    if (this.lookupShown) {
+    // === true, not a truthiness test: see HostRouter.evaluate.
+    if (this.lookupShown === true) {
       this.rLastLookup.d = LOOKUP_NONE;
       this.lookupShown = false;
     }

@@ -237,14 +237,16 @@ export class HostRouter extends Module {
       }
     }
     if (req.occupancy !== 0 && req.headReady <= cycle) this.dispatchRequest(cycle);
-    if (this.devFirst) {
+    // Flags are tested with === (here and in the vCPU port): V8 compiles `if (flag)` on a boolean
+    // field as a general truthiness test, about ten instructions, and `=== true` as one compare.
+    if (this.devFirst === true) {
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
       if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
     } else {
       if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
     }
-    this.devFirst = !this.devFirst;
+    this.devFirst = this.devFirst === false;
     const rsp = this.rspStage;
     if (rsp.occupancy !== 0 && rsp.headReady <= cycle) this.deliverAnswers(cycle);
   }

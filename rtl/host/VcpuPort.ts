@@ -237,7 +237,9 @@ export class VcpuPort extends Module {
       }
     }
     // 2. Issue (before the stage exit, so a 1-cycle stage passes a command on in its issue cycle).
-    if (!this.cmdValid && !this.sourceParked) {
+    // Flags compared with === false / === true: one compare each, where `!flag` on a field is a
+    // general truthiness test of about ten instructions under V8 (this runs every cycle).
+    if (this.cmdValid === false && this.sourceParked === false) {
       const source = this.src;
       if (source !== null) {
         if (source.offer(this.cmd, cycle)) this.cmdValid = true;
@@ -245,7 +247,7 @@ export class VcpuPort extends Module {
         else if (!this.ctx.fullEvaluate && source.waitsForAnswer !== undefined && source.waitsForAnswer()) this.sourceParked = true;
       }
     }
-    if (this.cmdValid) {
+    if (this.cmdValid === true) {
       if (this.canIssue()) this.issue(cycle);
       else this.issueStallCycles++;
     }
