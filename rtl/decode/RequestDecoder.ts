@@ -18,6 +18,15 @@ const NXM_DATA_BYTE = 0xff;
 // sendM2S writes every M2S column by name: a field added to the list must be added there too.
 if (MEM_MSG_FIELDS.length !== 14) throw new Error('RequestDecoder: update sendM2S for the changed MEM_MSG_FIELDS');
 
+/**
+ * A lookup-pipeline entry and an outstanding request are records of numbers next to each other in
+ * one Float64Array (one or two cache lines per message instead of one typed array per field). The
+ * places are `const enum`s, which the TypeScript transform writes into the code as literal numbers:
+ * a module-level constant or a constant object's field is loaded and type-checked at every use.
+ */
+const enum Pipe { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, beLo = 5, beHi = 6, issueCycle = 7, ready = 8, stride = 9 }
+const enum Out { valid = 0, local = 1, hostTag = 2, src = 3, vm = 4, op = 5, addr = 6, issueCycle = 7, stride = 8 }
+
 /** Value of the `lastLookup` waveform register when no lookup finished this cycle. */
 export const LOOKUP_NONE = 7;
 
@@ -104,15 +113,8 @@ export class RequestDecoder extends Module {
 
   // Lookup pipeline: an in-order queue, capacity lookup+1 so it accepts one request per cycle.
   private readonly pCap: number;
-  private readonly pHostTag: Float64Array;
-  private readonly pSrc: Float64Array;
-  private readonly pVm: Float64Array;
-  private readonly pOp: Float64Array;
-  private readonly pAddr: Float64Array;
-  private readonly pBeLo: Float64Array;
-  private readonly pBeHi: Float64Array;
-  private readonly pIssueCycle: Float64Array;
-  private readonly pReady: Float64Array;
+  /** Entry records (Pipe places, Pipe.stride numbers each): the request and the cycle its lookup is done. */
+  private readonly pipe: Float64Array;
   private readonly pData: Uint8Array;
   /** `pData` as 32-bit words (LINE_WORDS per entry). */
   private readonly pWords: Uint32Array;
@@ -124,24 +126,20 @@ export class RequestDecoder extends Module {
   private fHead = 0;
   private fCount = 0;
 
-  // Outstanding table, indexed by device tag.
-  private readonly oValid: Uint8Array;
-  private readonly oLocal: Uint8Array;
-  private readonly oHostTag: Float64Array;
-  private readonly oSrc: Float64Array;
-  private readonly oVm: Float64Array;
-  private readonly oOp: Float64Array;
-  private readonly oAddr: Float64Array;
-  private readonly oIssueCycle: Float64Array;
+  /** Outstanding table: a record (Out places, Out.stride numbers) per device tag. */
+  private readonly out: Float64Array;
   /** Bit t = tag t outstanding; shown as one wide waveform signal. */
   private readonly oBitmap: Uint8Array;
   private oCount = 0;
 
-  // Waveform registers (mirrors of the state above, written every cycle).
+  // Waveform registers: mirrors of the state above, written where that state changes (a register
+  // holds its value when not written), not every cycle.
   private readonly rTagsFree: Reg;
   private readonly rOutstanding: Reg;
   private readonly rPipe: Reg;
   private readonly rLastLookup: Reg;
+  /** rLastLookup shows a lookup result this cycle; it goes back to LOOKUP_NONE next cycle. */
+  private lookupShown = false;
   private readonly rLastTag: Reg;
 
   // Taken once at construction for the per-message code (speed only; the same values move):
@@ -190,15 +188,7 @@ export class RequestDecoder extends Module {
 
     const cap = p.lookupLatencyCycles + 1;
     this.pCap = cap;
-    this.pHostTag = new Float64Array(cap);
-    this.pSrc = new Float64Array(cap);
-    this.pVm = new Float64Array(cap);
-    this.pOp = new Float64Array(cap);
-    this.pAddr = new Float64Array(cap);
-    this.pBeLo = new Float64Array(cap);
-    this.pBeHi = new Float64Array(cap);
-    this.pIssueCycle = new Float64Array(cap);
-    this.pReady = new Float64Array(cap);
+    this.pipe = new Float64Array(cap * Pipe.stride);
     this.pData = new Uint8Array(cap * LINE_BYTES);
     this.pWords = lineWords(this.pData);
     this.hostInWords = lineWords(this.hostIn.bytes);
@@ -211,14 +201,7 @@ export class RequestDecoder extends Module {
 
     const t = p.tagPoolSize;
     this.freeTags = new Int32Array(t);
-    this.oValid = new Uint8Array(t);
-    this.oLocal = new Uint8Array(t);
-    this.oHostTag = new Float64Array(t);
-    this.oSrc = new Float64Array(t);
-    this.oVm = new Float64Array(t);
-    this.oOp = new Float64Array(t);
-    this.oAddr = new Float64Array(t);
-    this.oIssueCycle = new Float64Array(t);
+    this.out = new Float64Array(t * Out.stride);
     this.oBitmap = new Uint8Array(Math.ceil(t / 8));
 
     const countBits = Math.max(1, Math.ceil(Math.log2(t + 1)));
@@ -255,10 +238,11 @@ export class RequestDecoder extends Module {
   private resetState(): void {
     this.pHead = 0;
     this.pCount = 0;
+    this.lookupShown = false;
     this.fHead = 0;
     this.fCount = this.tagPoolSize;
     for (let i = 0; i < this.tagPoolSize; i++) this.freeTags[i] = i;
-    this.oValid.fill(0);
+    this.out.fill(0);
     this.oBitmap.fill(0);
     this.oCount = 0;
     this.hits = 0;
@@ -273,7 +257,11 @@ export class RequestDecoder extends Module {
   override evaluate(): void {
     const now = this.ctx.cycle;
     this.table.applyStagedOverrides(now);
-    this.rLastLookup.d = LOOKUP_NONE;
+    // === true, not a truthiness test: see HostRouter.evaluate.
+    if (this.lookupShown === true) {
+      this.rLastLookup.d = LOOKUP_NONE;
+      this.lookupShown = false;
+    }
 
     if (this.s2mDrs.valid() && this.hostOut.canPush()) this.retireDrs();
     if (this.s2mNdr.valid() && this.hostOut.canPush()) this.retireNdr();
@@ -281,11 +269,7 @@ export class RequestDecoder extends Module {
     if (dramRsp !== null && dramRsp.valid() && this.hostOut.canPush()) this.retireDram(dramRsp);
 
     if (this.hostIn.valid() && this.pCount < this.pCap) this.accept(now);
-    if (this.pCount > 0 && this.pReady[this.pHead]! <= now) this.issue();
-
-    this.rTagsFree.d = this.fCount;
-    this.rOutstanding.d = this.oCount;
-    this.rPipe.d = this.pCount;
+    if (this.pCount > 0 && this.pipe[this.pHead * Pipe.stride + Pipe.ready]! <= now) this.issue();
   }
 
   private accept(now: number): void {
@@ -294,28 +278,33 @@ export class RequestDecoder extends Module {
     // pHead < pCap and pCount < pCap here, so one conditional subtract replaces `%`.
     let i = this.pHead + this.pCount;
     if (i >= this.pCap) i -= this.pCap;
-    this.pHostTag[i] = c.hostTag[s]!;
-    this.pSrc[i] = c.src[s]!;
-    this.pVm[i] = c.vm[s]!;
-    this.pOp[i] = c.op[s]!;
-    this.pAddr[i] = c.addr[s]!;
-    this.pBeLo[i] = c.beLo[s]!;
-    this.pBeHi[i] = c.beHi[s]!;
-    this.pIssueCycle[i] = c.issueCycle[s]!;
-    this.pReady[i] = now + this.lookupLatencyCycles;
+    const p = this.pipe;
+    const e = i * Pipe.stride;
+    p[e + Pipe.hostTag] = c.hostTag[s]!;
+    p[e + Pipe.src] = c.src[s]!;
+    p[e + Pipe.vm] = c.vm[s]!;
+    p[e + Pipe.op] = c.op[s]!;
+    p[e + Pipe.addr] = c.addr[s]!;
+    p[e + Pipe.beLo] = c.beLo[s]!;
+    p[e + Pipe.beHi] = c.beHi[s]!;
+    p[e + Pipe.issueCycle] = c.issueCycle[s]!;
+    p[e + Pipe.ready] = now + this.lookupLatencyCycles;
     // A Read's line is don't-care (HostMsg) and sendM2S / sendDram send none: only writes keep theirs.
     if (c.op[s] !== HostOp.Read) copyLine(this.hostInWords, s, this.pWords, i);
     this.pCount++;
+    this.rPipe.d = this.pCount;
   }
 
   /** Try to send the head of the lookup pipeline on; leaves it in place when something is full. */
   private issue(): void {
     const i = this.pHead;
-    const op = this.pOp[i]!;
+    const p = this.pipe;
+    const e = i * Pipe.stride;
+    const op = p[e + Pipe.op]!;
     if (op !== HostOp.Read && op !== HostOp.Write && op !== HostOp.WritePartial) this.fail(`host request with unknown op ${op}`);
     const isWrite = op !== HostOp.Read;
     const res = this.res;
-    this.table.lookupAt(this.pAddr, i, this.pVm[i]!, isWrite, res);
+    this.table.lookupAt(p, e + Pipe.addr, p[e + Pipe.vm]!, isWrite, res);
     if (res.status !== LookupStatus.Hit) {
       if (!this.hostOut.canPush()) {
         this.hostOut.stall();
@@ -325,11 +314,12 @@ export class RequestDecoder extends Module {
       if (res.status === LookupStatus.ReadDenied || res.status === LookupStatus.WriteDenied) this.refused++;
       else this.misses++;
       this.rLastLookup.d = res.status;
+      this.lookupShown = true;
       this.popPipe();
       return;
     }
     const local = res.target === TARGET_LOCAL || res.target === this.nodeId;
-    if (local && this.dramReq === null) this.fail(`HPA ${this.pAddr[i]} decodes to this node but there is no local DRAM port`);
+    if (local && this.dramReq === null) this.fail(`HPA ${p[e + Pipe.addr]} decodes to this node but there is no local DRAM port`);
     if (this.fCount === 0) {
       this.tagStalls++;
       return;
@@ -343,22 +333,27 @@ export class RequestDecoder extends Module {
     const tag = this.freeTags[this.fHead]!;
     this.fHead = this.fHead + 1 === this.tagPoolSize ? 0 : this.fHead + 1;
     this.fCount--;
-    if (this.oValid[tag] !== 0) this.fail(`tag ${tag} allocated while still outstanding`);
-    this.oValid[tag] = 1;
+    const o = this.out;
+    const t = tag * Out.stride;
+    if (o[t + Out.valid] !== 0) this.fail(`tag ${tag} allocated while still outstanding`);
+    o[t + Out.valid] = 1;
     this.oBitmap[tag >>> 3]! |= 1 << (tag & 7);
     this.oCount++;
-    this.oLocal[tag] = local ? 1 : 0;
-    this.oHostTag[tag] = this.pHostTag[i]!;
-    this.oSrc[tag] = this.pSrc[i]!;
-    this.oVm[tag] = this.pVm[i]!;
-    this.oOp[tag] = op;
-    this.oAddr[tag] = this.pAddr[i]!;
-    this.oIssueCycle[tag] = this.pIssueCycle[i]!;
+    this.rTagsFree.d = this.fCount;
+    this.rOutstanding.d = this.oCount;
+    o[t + Out.local] = local ? 1 : 0;
+    o[t + Out.hostTag] = p[e + Pipe.hostTag]!;
+    o[t + Out.src] = p[e + Pipe.src]!;
+    o[t + Out.vm] = p[e + Pipe.vm]!;
+    o[t + Out.op] = op;
+    o[t + Out.addr] = p[e + Pipe.addr]!;
+    o[t + Out.issueCycle] = p[e + Pipe.issueCycle]!;
     if (local) this.sendDram(i, tag, op, res.dpa);
     else this.sendM2S(i, tag, op, res.dpa, res.target);
     this.hits++;
     if (local) this.localHits++;
     this.rLastLookup.d = LookupStatus.Hit;
+    this.lookupShown = true;
     this.rLastTag.d = tag;
     this.popPipe();
   }
@@ -366,6 +361,7 @@ export class RequestDecoder extends Module {
   private popPipe(): void {
     this.pHead = this.pHead + 1 === this.pCap ? 0 : this.pHead + 1;
     this.pCount--;
+    this.rPipe.d = this.pCount;
   }
 
   private sendM2S(i: number, tag: number, op: number, dpa: number, target: number): void {
@@ -387,8 +383,8 @@ export class RequestDecoder extends Module {
     c.ldId[s] = 0;
     c.poison[s] = 0;
     c.devLoad[s] = 0;
-    c.beLo[s] = partial ? this.pBeLo[i]! : 0;
-    c.beHi[s] = partial ? this.pBeHi[i]! : 0;
+    c.beLo[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beLo]! : 0;
+    c.beHi[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beHi]! : 0;
     c.trp[s] = 0;
     c.spid[s] = this.nodeId;
     c.dpid[s] = target;
@@ -409,8 +405,8 @@ export class RequestDecoder extends Module {
     }
     c.op[s] = DramOp.Write;
     const partial = op === HostOp.WritePartial;
-    c.beLo[s] = partial ? this.pBeLo[i]! : ALL_BYTES_ENABLED;
-    c.beHi[s] = partial ? this.pBeHi[i]! : ALL_BYTES_ENABLED;
+    c.beLo[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beLo]! : ALL_BYTES_ENABLED;
+    c.beHi[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beHi]! : ALL_BYTES_ENABLED;
     copyLine(this.pWords, i, this.dramReqWords!, s);
   }
 
@@ -419,15 +415,17 @@ export class RequestDecoder extends Module {
     const ch = this.hostOut;
     const s = ch.push();
     const c = ch.col;
-    c.hostTag[s] = this.pHostTag[i]!;
-    c.src[s] = this.pSrc[i]!;
-    c.vm[s] = this.pVm[i]!;
-    c.op[s] = this.pOp[i]!;
-    c.addr[s] = this.pAddr[i]!;
+    const p = this.pipe;
+    const e = i * Pipe.stride;
+    c.hostTag[s] = p[e + Pipe.hostTag]!;
+    c.src[s] = p[e + Pipe.src]!;
+    c.vm[s] = p[e + Pipe.vm]!;
+    c.op[s] = p[e + Pipe.op]!;
+    c.addr[s] = p[e + Pipe.addr]!;
     c.status[s] = HostStatus.Nxm;
     c.poison[s] = isWrite ? 0 : 1;
     c.route[s] = HostRoute.Error;
-    c.issueCycle[s] = this.pIssueCycle[i]!;
+    c.issueCycle[s] = p[e + Pipe.issueCycle]!;
     fillLine(this.hostOutWords, s, isWrite ? 0 : NXM_DATA_BYTE);
   }
 
@@ -436,16 +434,18 @@ export class RequestDecoder extends Module {
     const ch = this.hostOut;
     const s = ch.push();
     const c = ch.col;
-    c.hostTag[s] = this.oHostTag[tag]!;
-    c.src[s] = this.oSrc[tag]!;
-    c.vm[s] = this.oVm[tag]!;
-    c.op[s] = this.oOp[tag]!;
-    c.addr[s] = this.oAddr[tag]!;
+    const o = this.out;
+    const t = tag * Out.stride;
+    c.hostTag[s] = o[t + Out.hostTag]!;
+    c.src[s] = o[t + Out.src]!;
+    c.vm[s] = o[t + Out.vm]!;
+    c.op[s] = o[t + Out.op]!;
+    c.addr[s] = o[t + Out.addr]!;
     c.status[s] = status;
     c.poison[s] = poison;
-    c.route[s] = this.oLocal[tag] ? HostRoute.Local : HostRoute.Remote;
-    c.issueCycle[s] = this.oIssueCycle[tag]!;
-    this.oValid[tag] = 0;
+    c.route[s] = o[t + Out.local] ? HostRoute.Local : HostRoute.Remote;
+    c.issueCycle[s] = o[t + Out.issueCycle]!;
+    o[t + Out.valid] = 0;
     this.oBitmap[tag >>> 3]! &= ~(1 << (tag & 7));
     this.oCount--;
     // fHead < tagPoolSize and fCount < tagPoolSize (this tag was out), so one conditional subtract replaces `%`.
@@ -453,12 +453,14 @@ export class RequestDecoder extends Module {
     if (free >= this.tagPoolSize) free -= this.tagPoolSize;
     this.freeTags[free] = tag;
     this.fCount++;
+    this.rTagsFree.d = this.fCount;
+    this.rOutstanding.d = this.oCount;
     return s;
   }
 
   private checkTag(tag: number, what: string, local: boolean): void {
-    if (!(tag >= 0 && tag < this.tagPoolSize) || this.oValid[tag] === 0) this.fail(`${what} for tag ${tag}, which is not outstanding`);
-    if ((this.oLocal[tag] === 1) !== local) this.fail(`${what} for tag ${tag}, which was sent ${local ? 'to the fabric' : 'to local DRAM'}`);
+    if (!(tag >= 0 && tag < this.tagPoolSize) || this.out[tag * Out.stride + Out.valid] === 0) this.fail(`${what} for tag ${tag}, which is not outstanding`);
+    if ((this.out[tag * Out.stride + Out.local] === 1) !== local) this.fail(`${what} for tag ${tag}, which was sent ${local ? 'to the fabric' : 'to local DRAM'}`);
   }
 
   private retireDrs(): void {
@@ -466,7 +468,7 @@ export class RequestDecoder extends Module {
     const m = ch.pop();
     const tag = ch.col.tag[m]!;
     this.checkTag(tag, 'S2M DRS', false);
-    if (this.oOp[tag] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
+    if (this.out[tag * Out.stride + Out.op] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
     const nxm = ch.col.opcode[m] === S2MDRSOp.MemDataNXM;
     const s = this.answerTag(tag, nxm ? HostStatus.Nxm : HostStatus.Ok, nxm ? 1 : ch.col.poison[m]!);
     copyLine(this.s2mDrsWords, m, this.hostOutWords, s);
@@ -478,7 +480,7 @@ export class RequestDecoder extends Module {
     const tag = ch.col.tag[m]!;
     this.checkTag(tag, 'S2M NDR', false);
     // HDM-H: reads complete with DRS only, writes with NDR Cmp only (§1.8).
-    if (this.oOp[tag] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
+    if (this.out[tag * Out.stride + Out.op] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
     if (ch.col.opcode[m] !== S2MNDROp.Cmp) this.fail(`S2M NDR opcode ${ch.col.opcode[m]} for write tag ${tag}; expected Cmp`);
     const s = this.answerTag(tag, HostStatus.Ok, 0);
     fillLine(this.hostOutWords, s, 0);
@@ -489,7 +491,7 @@ export class RequestDecoder extends Module {
     const tag = ch.col.id[m]!;
     this.checkTag(tag, 'DRAM response', true);
     const s = this.answerTag(tag, HostStatus.Ok, 0);
-    if (this.oOp[tag] === HostOp.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
+    if (this.out[tag * Out.stride + Out.op] === HostOp.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
     else fillLine(this.hostOutWords, s, 0);
   }
 }

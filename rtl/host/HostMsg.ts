@@ -67,39 +67,79 @@ export function hostRspChannel(owner: Module, name: string, depth: number): Host
   return new Channel<HostRspField>(owner, name, depth, HOST_RSP_FIELDS, LINE_BYTES);
 }
 
-// copyHostReq / copyHostRsp below name every field: a field added to a list must be added there too.
-if (HOST_REQ_FIELDS.length !== 8 || HOST_RSP_FIELDS.length !== 9) throw new Error('HostMsg: update copyHostReq / copyHostRsp for the changed field lists');
+// The record helpers below name every field: a field added to a list must be added there too.
+if (HOST_REQ_FIELDS.length !== 8 || HOST_RSP_FIELDS.length !== 9) throw new Error('HostMsg: update HostReqAt / HostRspAt and the record helpers for the changed field lists');
 
-/** The columns of HostReq entries: a HostReqChannel's or a stage's `col`. */
+/** The columns of HostReq entries: a HostReqChannel's `col`. */
 export type HostReqColumns = { readonly [K in HostReqField]: Float64Array };
 /** The columns of HostRsp entries. */
 export type HostRspColumns = { readonly [K in HostRspField]: Float64Array };
 
 /**
- * Copy HostReq entry i of one column set to entry j of another. Every field by name: V8 turns each
- * into a fixed-offset load, where a loop over a list of columns costs about 1.5× more per copy
- * (measured; this runs several times per command).
+ * Where each field sits in a record of a StageRing built with HOST_REQ_FIELDS / HOST_RSP_FIELDS
+ * (its position in the list): field f of slot s is `stage.rec[s * stage.stride + HostReqAt.f]`.
  */
-export function copyHostReq(a: HostReqColumns, i: number, b: HostReqColumns, j: number): void {
-  b.hostTag[j] = a.hostTag[i]!;
-  b.src[j] = a.src[i]!;
-  b.vm[j] = a.vm[i]!;
-  b.op[j] = a.op[i]!;
-  b.addr[j] = a.addr[i]!;
-  b.beLo[j] = a.beLo[i]!;
-  b.beHi[j] = a.beHi[i]!;
-  b.issueCycle[j] = a.issueCycle[i]!;
+export const HostReqAt = { hostTag: 0, src: 1, vm: 2, op: 3, addr: 4, beLo: 5, beHi: 6, issueCycle: 7 } as const;
+export const HostRspAt = { hostTag: 0, src: 1, vm: 2, op: 3, addr: 4, status: 5, poison: 6, route: 7, issueCycle: 8 } as const;
+for (const [list, at] of [
+  [HOST_REQ_FIELDS, HostReqAt],
+  [HOST_RSP_FIELDS, HostRspAt],
+] as const) {
+  list.forEach((f, i) => {
+    if ((at as Record<string, number>)[f] !== i) throw new Error(`HostMsg: record index of ${f} is not its place in the field list`);
+  });
 }
 
-/** Copy HostRsp entry i of one column set to entry j of another (every field, as copyHostReq). */
-export function copyHostRsp(a: HostRspColumns, i: number, b: HostRspColumns, j: number): void {
-  b.hostTag[j] = a.hostTag[i]!;
-  b.src[j] = a.src[i]!;
-  b.vm[j] = a.vm[i]!;
-  b.op[j] = a.op[i]!;
-  b.addr[j] = a.addr[i]!;
-  b.status[j] = a.status[i]!;
-  b.poison[j] = a.poison[i]!;
-  b.route[j] = a.route[i]!;
-  b.issueCycle[j] = a.issueCycle[i]!;
+/**
+ * Copy HostReq entry i of a channel into the record at `base` of a stage (HostReqAt). Every field
+ * by name: V8 turns each into a fixed-offset load, where a loop over a list of columns costs about
+ * 1.5× more per copy (measured; this runs several times per command).
+ */
+export function hostReqToRecord(a: HostReqColumns, i: number, r: Float64Array, base: number): void {
+  r[base] = a.hostTag[i]!;
+  r[base + 1] = a.src[i]!;
+  r[base + 2] = a.vm[i]!;
+  r[base + 3] = a.op[i]!;
+  r[base + 4] = a.addr[i]!;
+  r[base + 5] = a.beLo[i]!;
+  r[base + 6] = a.beHi[i]!;
+  r[base + 7] = a.issueCycle[i]!;
+}
+
+/** Copy the HostReq record at `base` of a stage into entry j of a channel (as hostReqToRecord). */
+export function hostReqFromRecord(r: Float64Array, base: number, b: HostReqColumns, j: number): void {
+  b.hostTag[j] = r[base]!;
+  b.src[j] = r[base + 1]!;
+  b.vm[j] = r[base + 2]!;
+  b.op[j] = r[base + 3]!;
+  b.addr[j] = r[base + 4]!;
+  b.beLo[j] = r[base + 5]!;
+  b.beHi[j] = r[base + 6]!;
+  b.issueCycle[j] = r[base + 7]!;
+}
+
+/** Copy HostRsp entry i of a channel into the record at `base` of a stage (HostRspAt). */
+export function hostRspToRecord(a: HostRspColumns, i: number, r: Float64Array, base: number): void {
+  r[base] = a.hostTag[i]!;
+  r[base + 1] = a.src[i]!;
+  r[base + 2] = a.vm[i]!;
+  r[base + 3] = a.op[i]!;
+  r[base + 4] = a.addr[i]!;
+  r[base + 5] = a.status[i]!;
+  r[base + 6] = a.poison[i]!;
+  r[base + 7] = a.route[i]!;
+  r[base + 8] = a.issueCycle[i]!;
+}
+
+/** Copy the HostRsp record at `base` of a stage into entry j of a channel. */
+export function hostRspFromRecord(r: Float64Array, base: number, b: HostRspColumns, j: number): void {
+  b.hostTag[j] = r[base]!;
+  b.src[j] = r[base + 1]!;
+  b.vm[j] = r[base + 2]!;
+  b.op[j] = r[base + 3]!;
+  b.addr[j] = r[base + 4]!;
+  b.status[j] = r[base + 5]!;
+  b.poison[j] = r[base + 6]!;
+  b.route[j] = r[base + 7]!;
+  b.issueCycle[j] = r[base + 8]!;
 }

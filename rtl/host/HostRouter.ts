@@ -1,7 +1,21 @@
 import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { DramOp, type DramReqChannel, type DramRspChannel } from '../memory/DramMsg.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
-import { copyHostReq, copyHostRsp, HOST_REQ_FIELDS, HOST_RSP_FIELDS, HostOp, HostRoute, HostStatus, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
+import {
+  HOST_REQ_FIELDS,
+  HOST_RSP_FIELDS,
+  HostOp,
+  HostReqAt,
+  HostRoute,
+  HostRspAt,
+  HostStatus,
+  hostReqFromRecord,
+  hostReqToRecord,
+  hostRspFromRecord,
+  hostRspToRecord,
+  type HostReqChannel,
+  type HostRspChannel,
+} from './HostMsg.ts';
 import { lineWords } from '../cxl/LineWords.ts';
 import { StageRing } from './StageRing.ts';
 
@@ -9,6 +23,25 @@ import { StageRing } from './StageRing.ts';
 const ALL_BYTES_HALF = 0xffffffff;
 /** Data of a read that no range claims: all ones, with poison (CXL MemData-NXM, cxl-protocol.md). */
 const NXM_DATA_BYTE = 0xff;
+/**
+ * Places of the fields in the records this router keeps, as `const enum`s: the TypeScript
+ * transform writes them into the code as literal numbers. (A module-level constant, or a field of
+ * a constant object such as HostMsg's HostReqAt, is loaded and type-checked at every use: in the
+ * per-message code that was about a third of the instructions.) Req / Rsp are HostReqAt /
+ * HostRspAt, checked below; Id is a DRAM id's record in `ids`: the command it carries.
+ */
+const enum Req { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, beLo = 5, beHi = 6, issueCycle = 7, stride = 8 }
+const enum Rsp { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, status = 5, poison = 6, route = 7, issueCycle = 8, stride = 9 }
+const enum Id { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, issueCycle = 5, busy = 6, stride = 7 }
+if (
+  Req.stride !== HOST_REQ_FIELDS.length || Rsp.stride !== HOST_RSP_FIELDS.length ||
+  Req.hostTag !== HostReqAt.hostTag || Req.src !== HostReqAt.src || Req.vm !== HostReqAt.vm || Req.op !== HostReqAt.op ||
+  Req.addr !== HostReqAt.addr || Req.beLo !== HostReqAt.beLo || Req.beHi !== HostReqAt.beHi || Req.issueCycle !== HostReqAt.issueCycle ||
+  Rsp.hostTag !== HostRspAt.hostTag || Rsp.src !== HostRspAt.src || Rsp.vm !== HostRspAt.vm || Rsp.op !== HostRspAt.op || Rsp.addr !== HostRspAt.addr ||
+  Rsp.status !== HostRspAt.status || Rsp.poison !== HostRspAt.poison || Rsp.route !== HostRspAt.route || Rsp.issueCycle !== HostRspAt.issueCycle
+) {
+  throw new Error('HostRouter: the record places differ from HostMsg.HostReqAt / HostRspAt');
+}
 
 export interface HostRouterParams {
   /** HPA range of this node's DRAM: [dramBase, dramBase + dramBytes). Local PA = HPA − dramBase. */
@@ -71,14 +104,8 @@ export class HostRouter extends Module {
   private rrNext = 0;
   /** Which answer source goes first this cycle (alternates, so neither starves the other). */
   private devFirst = false;
-  // Per DRAM id: the command it carries.
-  private readonly idBusy: Uint8Array;
-  private readonly idTag: Float64Array;
-  private readonly idSrc: Float64Array;
-  private readonly idVm: Float64Array;
-  private readonly idOp: Float64Array;
-  private readonly idAddr: Float64Array;
-  private readonly idIssue: Float64Array;
+  /** Per DRAM id, a record (Id places, Id.stride numbers): the command it carries and whether it is in use. */
+  private readonly ids: Float64Array;
   private readonly freeIds: Int32Array;
   private freeCount = 0;
   // 32-bit views of the line slabs of every channel a line is copied to or from, taken once here:
@@ -131,13 +158,7 @@ export class HostRouter extends Module {
     this.reqStage = new StageRing(`${this.path}.request`, params.requestLatencyCycles, HOST_REQ_FIELDS);
     this.rspStage = new StageRing(`${this.path}.response`, rspDepth, HOST_RSP_FIELDS);
     const n = this.maxLocalOutstanding;
-    this.idBusy = new Uint8Array(n);
-    this.idTag = new Float64Array(n);
-    this.idSrc = new Float64Array(n);
-    this.idVm = new Float64Array(n);
-    this.idOp = new Float64Array(n);
-    this.idAddr = new Float64Array(n);
-    this.idIssue = new Float64Array(n);
+    this.ids = new Float64Array(n * Id.stride);
     this.freeIds = new Int32Array(n);
     this.acceptedFrom = new Float64Array(ports.vcpuReq.length);
     this.vcpuReqWords = ports.vcpuReq.map((c) => lineWords(c.bytes));
@@ -175,7 +196,7 @@ export class HostRouter extends Module {
     this.rspStage.reset();
     this.rrNext = 0;
     this.devFirst = false;
-    this.idBusy.fill(0);
+    this.ids.fill(0);
     for (let i = 0; i < this.maxLocalOutstanding; i++) this.freeIds[i] = this.maxLocalOutstanding - 1 - i;
     this.freeCount = this.maxLocalOutstanding;
     this.routedLocal = 0;
@@ -198,47 +219,56 @@ export class HostRouter extends Module {
     // in the cycle it arrived (the stage length is then exactly its latency parameter).
     // Each step is skipped when it has nothing to look at (an empty input, or a stage whose head is
     // not due yet): the skipped call would change nothing, and most cycles most of them are idle.
-    this.acceptRequest(cycle);
-    if (this.reqStage.headReady <= cycle) this.dispatchRequest(cycle);
-    if (this.devFirst) {
+    // Round-robin over the vCPU inputs: the first valid one after the last winner goes in. The
+    // scan is here, not in acceptRequest: it runs every cycle, and a call per cycle into a function
+    // that mostly finds nothing cost more than the scan itself (its entry was a hot spot under perf).
+    const req = this.reqStage;
+    if (req.canAccept()) {
+      const ins = this.vcpuReq;
+      const n = ins.length;
+      // rrNext < n, so stepping i with a wrap visits the same inputs in the same order as (rrNext + k) % n.
+      let i = this.rrNext;
+      for (let k = 0; k < n; k++) {
+        if (ins[i]!.valid()) {
+          this.acceptRequest(i, cycle);
+          break;
+        }
+        i = i + 1 === n ? 0 : i + 1;
+      }
+    }
+    if (req.occupancy !== 0 && req.headReady <= cycle) this.dispatchRequest(cycle);
+    // Flags are tested with === (here and in the vCPU port): V8 compiles `if (flag)` on a boolean
+    // field as a general truthiness test, about ten instructions, and `=== true` as one compare.
+    if (this.devFirst === true) {
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
       if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
     } else {
       if (this.dramRsp.valid()) this.takeDramAnswers(cycle);
       if (this.devRsp.valid()) this.takeDeviceAnswers(cycle);
     }
-    this.devFirst = !this.devFirst;
-    if (this.rspStage.headReady <= cycle) this.deliverAnswers(cycle);
+    this.devFirst = this.devFirst === false;
+    const rsp = this.rspStage;
+    if (rsp.occupancy !== 0 && rsp.headReady <= cycle) this.deliverAnswers(cycle);
   }
 
-  /** Round-robin over the vCPU inputs: the first valid one after the last winner goes in. */
-  private acceptRequest(cycle: number): void {
-    if (!this.reqStage.canAccept()) return;
-    const ins = this.vcpuReq;
-    const n = ins.length;
-    // rrNext < n, so stepping i with a wrap visits the same inputs in the same order as (rrNext + k) % n.
-    let i = this.rrNext;
-    for (let k = 0; k < n; k++) {
-      const ch = ins[i]!;
-      if (ch.valid()) {
-        const src = ch.pop();
-        const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
-        copyHostReq(ch.col, src, this.reqStage.col, s);
-        // A Read's line is don't-care (HostMsg): only writes carry data on.
-        if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
-        this.acceptedFrom[i]!++;
-        this.rrNext = i + 1 === n ? 0 : i + 1;
-        return;
-      }
-      i = i + 1 === n ? 0 : i + 1;
-    }
+  /** Take the command at the head of vCPU input i (the round-robin winner) into the request stage. */
+  private acceptRequest(i: number, cycle: number): void {
+    const ch = this.vcpuReq[i]!;
+    const src = ch.pop();
+    const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
+    hostReqToRecord(ch.col, src, this.reqStage.rec, s * Req.stride);
+    // A Read's line is don't-care (HostMsg): only writes carry data on.
+    if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
+    this.acceptedFrom[i]!++;
+    this.rrNext = i + 1 === this.vcpuReq.length ? 0 : i + 1;
   }
 
   private dispatchRequest(cycle: number): void {
     const s = this.reqStage.readyHead(cycle);
     if (s < 0) return;
-    const c = this.reqStage.col;
-    const hpa = c.addr[s]!;
+    const c = this.reqStage.rec;
+    const b = s * Req.stride;
+    const hpa = c[b + Req.addr]!;
     const route = this.classify(hpa);
     if (route === HostRoute.Local) {
       const out = this.dramReq;
@@ -251,21 +281,23 @@ export class HostRouter extends Module {
         return;
       }
       const id = this.freeIds[--this.freeCount]!;
-      this.idBusy[id] = 1;
-      this.idTag[id] = c.hostTag[s]!;
-      this.idSrc[id] = c.src[s]!;
-      this.idVm[id] = c.vm[s]!;
-      this.idOp[id] = c.op[s]!;
-      this.idAddr[id] = hpa;
-      this.idIssue[id] = c.issueCycle[s]!;
+      const op = c[b + Req.op]!;
+      const ids = this.ids;
+      const e = id * Id.stride;
+      ids[e + Id.hostTag] = c[b + Req.hostTag]!;
+      ids[e + Id.src] = c[b + Req.src]!;
+      ids[e + Id.vm] = c[b + Req.vm]!;
+      ids[e + Id.op] = op;
+      ids[e + Id.addr] = hpa;
+      ids[e + Id.issueCycle] = c[b + Req.issueCycle]!;
+      ids[e + Id.busy] = 1;
       const o = out.push();
       const d = out.col;
-      const op = c.op[s]!;
       d.id[o] = id;
       d.op[o] = op === HostOp.Read ? DramOp.Read : DramOp.Write;
       d.pa[o] = hpa - this.dramBase;
-      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beLo[s]! : 0;
-      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c.beHi[s]! : 0;
+      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + Req.beLo]! : 0;
+      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + Req.beHi]! : 0;
       if (op !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
       this.routedLocal++;
     } else if (route === HostRoute.Remote) {
@@ -275,24 +307,25 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyHostReq(c, s, out.col, o);
-      if (c.op[s] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
+      hostReqFromRecord(c, b, out.col, o);
+      if (c[b + Req.op] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
       // No range claims the HPA: answer at once, as if from a target with no latency of its own.
       if (!this.rspStage.canAccept()) return;
       const r = this.rspStage.accept(cycle + this.responseLatencyCycles);
-      const a = this.rspStage.col;
-      const op = c.op[s]!;
-      a.hostTag[r] = c.hostTag[s]!;
-      a.src[r] = c.src[s]!;
-      a.vm[r] = c.vm[s]!;
-      a.op[r] = op;
-      a.addr[r] = hpa;
-      a.status[r] = HostStatus.Nxm;
-      a.poison[r] = op === HostOp.Read ? 1 : 0;
-      a.route[r] = HostRoute.Error;
-      a.issueCycle[r] = c.issueCycle[s]!;
+      const a = this.rspStage.rec;
+      const e = r * Rsp.stride;
+      const op = c[b + Req.op]!;
+      a[e + Rsp.hostTag] = c[b + Req.hostTag]!;
+      a[e + Rsp.src] = c[b + Req.src]!;
+      a[e + Rsp.vm] = c[b + Req.vm]!;
+      a[e + Rsp.op] = op;
+      a[e + Rsp.addr] = hpa;
+      a[e + Rsp.status] = HostStatus.Nxm;
+      a[e + Rsp.poison] = op === HostOp.Read ? 1 : 0;
+      a[e + Rsp.route] = HostRoute.Error;
+      a[e + Rsp.issueCycle] = c[b + Req.issueCycle]!;
       this.rspStage.fillLine(r, op === HostOp.Read ? NXM_DATA_BYTE : 0);
       this.routedError++;
     }
@@ -302,26 +335,32 @@ export class HostRouter extends Module {
   private takeDramAnswers(cycle: number): void {
     const inp = this.dramRsp;
     const ready = cycle + this.responseLatencyCycles - 1;
+    const ids = this.ids;
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const id = inp.col.id[k]!;
-      if (!(id >= 0 && id < this.maxLocalOutstanding && this.idBusy[id] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
+      // As a small integer (a fractional or out-of-range id fails the test, as it always did), so the
+      // record arithmetic below is integer arithmetic, not doubles converted back for every index.
+      const i = id | 0;
+      if (!(i === id && i >= 0 && i < this.maxLocalOutstanding && ids[i * Id.stride + Id.busy] === 1)) this.fail(`DRAM answer with id ${id}, which is not outstanding`);
+      const e = i * Id.stride;
       const r = this.rspStage.accept(ready);
-      const a = this.rspStage.col;
-      const op = this.idOp[id]!;
-      a.hostTag[r] = this.idTag[id]!;
-      a.src[r] = this.idSrc[id]!;
-      a.vm[r] = this.idVm[id]!;
-      a.op[r] = op;
-      a.addr[r] = this.idAddr[id]!;
-      a.status[r] = HostStatus.Ok;
-      a.poison[r] = 0;
-      a.route[r] = HostRoute.Local;
-      a.issueCycle[r] = this.idIssue[id]!;
+      const a = this.rspStage.rec;
+      const b = r * Rsp.stride;
+      const op = ids[e + Id.op]!;
+      a[b + Rsp.hostTag] = ids[e + Id.hostTag]!;
+      a[b + Rsp.src] = ids[e + Id.src]!;
+      a[b + Rsp.vm] = ids[e + Id.vm]!;
+      a[b + Rsp.op] = op;
+      a[b + Rsp.addr] = ids[e + Id.addr]!;
+      a[b + Rsp.status] = HostStatus.Ok;
+      a[b + Rsp.poison] = 0;
+      a[b + Rsp.route] = HostRoute.Local;
+      a[b + Rsp.issueCycle] = ids[e + Id.issueCycle]!;
       if (op === HostOp.Read) this.rspStage.copyLineInWords(r, this.dramRspWords, k);
       else this.rspStage.fillLine(r, 0);
-      this.idBusy[id] = 0;
-      this.freeIds[this.freeCount++] = id;
+      ids[e + Id.busy] = 0;
+      this.freeIds[this.freeCount++] = i;
     }
   }
 
@@ -331,7 +370,7 @@ export class HostRouter extends Module {
     while (inp.valid() && this.rspStage.canAccept()) {
       const k = inp.pop();
       const r = this.rspStage.accept(ready);
-      copyHostRsp(inp.col, k, this.rspStage.col, r);
+      hostRspToRecord(inp.col, k, this.rspStage.rec, r * Rsp.stride);
       this.rspStage.copyLineInWords(r, this.devRspWords, k);
     }
   }
@@ -342,8 +381,9 @@ export class HostRouter extends Module {
     for (;;) {
       const s = this.rspStage.readyHead(cycle);
       if (s < 0) return;
-      const a = this.rspStage.col;
-      const src = a.src[s]!;
+      const a = this.rspStage.rec;
+      const b = s * Rsp.stride;
+      const src = a[b + Rsp.src]!;
       if (!(src >= 0 && src < outs.length)) this.fail(`answer for src ${src}: no such vCPU port (${outs.length} wired)`);
       const out = outs[src]!;
       if (!out.canPush()) {
@@ -351,10 +391,9 @@ export class HostRouter extends Module {
         return;
       }
       const o = out.push();
-      copyHostRsp(a, s, out.col, o);
+      hostRspFromRecord(a, b, out.col, o);
       this.rspStage.copyLineOutWords(s, this.vcpuRspWords[src]!, o);
       this.rspStage.release();
     }
   }
 }
-

@@ -3,27 +3,31 @@ import { copyLine, fillLine as fillLineWords, lineWords } from '../cxl/LineWords
 
 /**
  * A fixed-latency pipeline stage holding whole messages: a ring of `capacity` entries, each with
- * numeric fields (struct-of-arrays), a 64-byte line and the first cycle it may leave. Entries
- * leave in order; a head that cannot leave (its output is full) holds the ones behind it, which
- * is how back-pressure propagates through a stage in silicon.
+ * numeric fields, a 64-byte line and the first cycle it may leave. Entries leave in order; a head
+ * that cannot leave (its output is full) holds the ones behind it, which is how back-pressure
+ * propagates through a stage in silicon.
+ *
+ * The fields of an entry are one record, next to each other in one Float64Array (field i of slot
+ * s is `rec[s * stride + i]`, i in `fields` order): a message then touches one or two cache lines
+ * of the stage instead of one typed array per field (a run of the default scenario misses the
+ * first-level data cache about a thousand times per cycle; the copies into and out of stages were
+ * a large share of that).
  *
  * It is a module's private memory, read and written only by that module's evaluate(), so it needs
  * no two-phase treatment. Nothing is allocated after construction.
  */
 export class StageRing<F extends string> {
-  readonly col: { readonly [K in F]: Float64Array };
+  /** The entries' fields, `stride` numbers per slot in `fields` order. */
+  readonly rec: Float64Array;
+  /** Numbers per record: fields.length. */
+  readonly stride: number;
   readonly bytes: Uint8Array;
   /** `bytes` as 32-bit words (LINE_WORDS per slot), for the word-at-a-time line copies. */
   readonly words: Uint32Array;
   private readonly readyCycle: Float64Array;
   private head = 0;
   private count = 0;
-  /**
-   * First cycle the oldest entry may leave, Infinity when the stage is empty: `headReady <= cycle`
-   * is readyHead's test without the call, so an owner can skip its exit step in the cycles a
-   * stage holds only entries that are not due yet (most cycles a stage is occupied).
-   */
-  headReady = Infinity;
+  private readonly fieldIndex: ReadonlyMap<string, number>;
 
   constructor(
     readonly name: string,
@@ -31,12 +35,38 @@ export class StageRing<F extends string> {
     readonly fields: readonly F[],
   ) {
     if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`${name}: stage capacity must be an integer ≥ 1, got ${capacity}`);
-    const col = {} as { [K in F]: Float64Array };
-    for (const f of fields) col[f] = new Float64Array(capacity);
-    this.col = col;
+    this.stride = fields.length;
+    this.rec = new Float64Array(capacity * fields.length);
+    this.fieldIndex = new Map(fields.map((f, i) => [f, i]));
     this.bytes = new Uint8Array(capacity * LINE_BYTES);
     this.words = lineWords(this.bytes);
     this.readyCycle = new Float64Array(capacity);
+  }
+
+  /** Index of a field in a record (construction and testbenches; the model's modules use constants such as HostReqAt). */
+  at(field: F): number {
+    return this.fieldIndex.get(field)!;
+  }
+
+  /** Field of slot `slot` by name: for testbench stand-ins (a Map lookup per call). */
+  get(slot: number, field: F): number {
+    return this.rec[slot * this.stride + this.at(field)]!;
+  }
+
+  /** Set a field of slot `slot` by name: for testbench stand-ins, as get(). */
+  set(slot: number, field: F, value: number): void {
+    this.rec[slot * this.stride + this.at(field)] = value;
+  }
+
+  /**
+   * First cycle the oldest entry may leave, meaningful while the stage is not empty:
+   * `occupancy !== 0 && headReady <= cycle` is readyHead's test without the call, so an owner can
+   * skip its exit step in the cycles a stage holds only entries that are not due yet. Read from
+   * the ring, not kept in a field: a number field assigned from a Float64Array (or Infinity)
+   * becomes a separately allocated double, loaded through a pointer by every test.
+   */
+  get headReady(): number {
+    return this.readyCycle[this.head]!;
   }
 
   get occupancy(): number {
@@ -53,7 +83,6 @@ export class StageRing<F extends string> {
     // head < capacity and count < capacity, so one conditional subtract replaces `%`.
     let slot = this.head + this.count;
     if (slot >= this.capacity) slot -= this.capacity;
-    if (this.count === 0) this.headReady = ready;
     this.count++;
     this.readyCycle[slot] = ready;
     return slot;
@@ -61,7 +90,7 @@ export class StageRing<F extends string> {
 
   /** Slot of the oldest entry if it may leave in `cycle`, else -1. */
   readyHead(cycle: number): number {
-    return this.headReady <= cycle ? this.head : -1;
+    return this.count !== 0 && this.readyCycle[this.head]! <= cycle ? this.head : -1;
   }
 
   /** Remove the oldest entry (after the caller copied it out). */
@@ -69,7 +98,6 @@ export class StageRing<F extends string> {
     const next = this.head + 1;
     this.head = next === this.capacity ? 0 : next;
     this.count--;
-    this.headReady = this.count === 0 ? Infinity : this.readyCycle[this.head]!;
   }
 
   /**
@@ -108,6 +136,5 @@ export class StageRing<F extends string> {
   reset(): void {
     this.head = 0;
     this.count = 0;
-    this.headReady = Infinity;
   }
 }

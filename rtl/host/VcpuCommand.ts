@@ -30,4 +30,12 @@ export interface VcpuCommandSource {
   onComplete(seq: number, op: HostOp, vmAddr: number, status: number, data: Uint8Array, dataOff: number): void;
   /** True once the source will never offer again. */
   isDone(): boolean;
+  /**
+   * Optional, asked right after offer() refused: true when offer() would go on refusing, and
+   * refusing changes nothing in the source, until its next onComplete() (a closed loop at its
+   * limit, a pointer chase waiting for its read, a source that has stopped). The port then does
+   * not call offer() again before one of its answers, which is the same command stream with fewer
+   * calls. A source that drives one port only may answer true; false or absent: asked every cycle.
+   */
+  waitsForAnswer?(): boolean;
 }

@@ -2,8 +2,7 @@ import { LINE_BYTES } from '../cxl/opcodes.ts';
 import { ConfigError, Module } from '../../src/sim/index.ts';
 import { LatencyHistogram } from '../../src/stats/LatencyHistogram.ts';
 import { HostOp, HostRoute, HostStatus, hostReqChannel, hostRspChannel, type HostReqChannel, type HostRspChannel } from './HostMsg.ts';
-import { lineWords } from '../cxl/LineWords.ts';
-import { StageRing } from './StageRing.ts';
+import { copyLine, lineWords } from '../cxl/LineWords.ts';
 import { VcpuCommand, type VcpuCommandSource } from './VcpuCommand.ts';
 import type { VmPageTable } from './VmPageTable.ts';
 
@@ -59,9 +58,6 @@ export interface VcpuPortParams {
   readonly histogramMaxCycles?: number;
 }
 
-/** Fields a command carries through the page-table stage. */
-const PT_FIELDS = ['hostTag', 'op', 'vmAddr', 'beLo', 'beHi', 'issueCycle'] as const;
-
 /**
  * One vCPU of one VM: issues line commands from a source, translates them through the VM page
  * table in the `pageTable` stage, and sends them to the host router.
@@ -88,7 +84,8 @@ export class VcpuPort extends Module {
   /** Per-class latency histograms, indexed by LatencyClass. */
   readonly latency: readonly LatencyHistogram[];
 
-  source: VcpuCommandSource | null = null;
+  /** The command source (a testbench may replace it between cycles; see `source`). */
+  private src: VcpuCommandSource | null = null;
   observer: VcpuObserver | null = null;
 
   /** Commands issued / answered; page faults and Nxm answers among the answers. */
@@ -100,7 +97,23 @@ export class VcpuPort extends Module {
   issueStallCycles = 0;
 
   private readonly pageTable: VmPageTable;
-  private readonly ptStage: StageRing<(typeof PT_FIELDS)[number]>;
+  /**
+   * The page-table stage, as the host tags of the commands in it, oldest first: everything else a
+   * command carries (op, address, enables, data, issue cycle) is already kept per tag, so the stage
+   * copies nothing. A command may leave from issueCycle + pageTableLatencyCycles − 1 on, in order.
+   */
+  private readonly ptTags: Int32Array;
+  private ptHead = 0;
+  private ptCount = 0;
+  /** Entries in faultRsp (pushed, not yet popped): the answer loop looks at faultRsp only when nonzero. */
+  private faultsQueued = 0;
+  /**
+   * The source refused and said it will refuse until an answer (waitsForAnswer): it is not asked
+   * again before the next answer (or a new source). A flag, not the source itself: comparing the
+   * two objects made V8 load the source's map every cycle (the port's hottest instruction). Never
+   * set under ctx.fullEvaluate.
+   */
+  private sourceParked = false;
   /** Result slot of the page-table lookup (see VmPageTable.lookupInto). */
   private readonly hpaOut = new Float64Array(1);
   /** The command offered by the source and not yet issued. */
@@ -117,6 +130,11 @@ export class VcpuPort extends Module {
    */
   private readonly tagLine: Float64Array;
   private readonly tagIssueCycle: Float64Array;
+  private readonly tagBeLo: Float64Array;
+  private readonly tagBeHi: Float64Array;
+  /** Write data per tag (a Read's line is don't-care and not copied), and its word view. */
+  private readonly tagData: Uint8Array;
+  private readonly tagWords: Uint32Array;
   private readonly freeTags: Int32Array;
   private freeCount = 0;
   /** Word views (lineWords) of the command's data and of `req`'s line slab: lines move a word a step. */
@@ -138,8 +156,9 @@ export class VcpuPort extends Module {
     this.pageTable = pageTable;
     this.req = hostReqChannel(this, 'req', int('reqDepth', params.reqDepth ?? 2, 1));
     this.rsp = hostRspChannel(this, 'rsp', int('rspDepth', params.rspDepth ?? 2, 1));
-    this.faultRsp = hostRspChannel(this, 'faultRsp', this.maxOutstanding);
-    this.ptStage = new StageRing(`${this.path}.pageTable`, this.maxOutstanding, PT_FIELDS);
+    // One slot per tag is not enough: a fault popped in cycle t frees its tag in t, a 1-cycle page
+    // table can fault the reissued tag in t too, and the popped slot is free only from t+1 on.
+    this.faultRsp = hostRspChannel(this, 'faultRsp', this.maxOutstanding + 1);
     this.cmdWords = lineWords(this.cmd.data);
     this.reqWords = lineWords(this.req.bytes);
     const n = this.maxOutstanding;
@@ -149,6 +168,11 @@ export class VcpuPort extends Module {
     this.tagVmAddr = new Float64Array(n);
     this.tagLine = new Float64Array(n);
     this.tagIssueCycle = new Float64Array(n);
+    this.tagBeLo = new Float64Array(n);
+    this.tagBeHi = new Float64Array(n);
+    this.tagData = new Uint8Array(n * LINE_BYTES);
+    this.tagWords = lineWords(this.tagData);
+    this.ptTags = new Int32Array(n);
     this.freeTags = new Int32Array(n);
     const hmax = params.histogramMaxCycles ?? 65536;
     this.latency = LATENCY_CLASS_NAMES.map((c) => new LatencyHistogram(`${this.path}.${c}`, hmax));
@@ -158,10 +182,19 @@ export class VcpuPort extends Module {
       v[0] = this.issued;
       v[1] = this.completed;
       v[2] = this.inflight;
-      v[3] = this.ptStage.occupancy;
+      v[3] = this.ptCount;
       v[4] = this.cmdValid ? 1 : 0;
     });
     this.onReset();
+  }
+
+  get source(): VcpuCommandSource | null {
+    return this.src;
+  }
+
+  set source(s: VcpuCommandSource | null) {
+    this.src = s;
+    this.sourceParked = false;
   }
 
   /** Commands issued and not yet answered. */
@@ -171,11 +204,14 @@ export class VcpuPort extends Module {
 
   /** Nothing in flight, nothing waiting, and the source (if any) has finished. */
   get quiescent(): boolean {
-    return this.inflight === 0 && !this.cmdValid && (this.source === null || this.source.isDone());
+    return this.inflight === 0 && !this.cmdValid && (this.src === null || this.src.isDone());
   }
 
   override onReset(): void {
-    this.ptStage.reset();
+    this.ptHead = 0;
+    this.ptCount = 0;
+    this.faultsQueued = 0;
+    this.sourceParked = false;
     this.cmdValid = false;
     this.tagBusy.fill(0);
     this.tagLine.fill(NaN);
@@ -194,15 +230,31 @@ export class VcpuPort extends Module {
     const cycle = this.ctx.cycle;
     // 1. Answers from the router and from our own page-fault path.
     while (this.rsp.valid()) this.complete(this.rsp, this.rsp.pop(), cycle);
-    while (this.faultRsp.valid()) this.complete(this.faultRsp, this.faultRsp.pop(), cycle);
+    if (this.faultsQueued !== 0) {
+      while (this.faultRsp.valid()) {
+        this.faultsQueued--;
+        this.complete(this.faultRsp, this.faultRsp.pop(), cycle);
+      }
+    }
     // 2. Issue (before the stage exit, so a 1-cycle stage passes a command on in its issue cycle).
-    if (!this.cmdValid && this.source !== null && this.source.offer(this.cmd, cycle)) this.cmdValid = true;
-    if (this.cmdValid) {
+    // Flags compared with === false / === true: one compare each, where `!flag` on a field is a
+    // general truthiness test of about ten instructions under V8 (this runs every cycle).
+    if (this.cmdValid === false && this.sourceParked === false) {
+      const source = this.src;
+      if (source !== null) {
+        if (source.offer(this.cmd, cycle)) this.cmdValid = true;
+        // A source that will refuse until one of our answers arrives is not asked again before then.
+        else if (!this.ctx.fullEvaluate && source.waitsForAnswer !== undefined && source.waitsForAnswer()) this.sourceParked = true;
+      }
+    }
+    if (this.cmdValid === true) {
       if (this.canIssue()) this.issue(cycle);
       else this.issueStallCycles++;
     }
     // 3. The page-table stage: one command leaves per cycle (nothing to do until its head is due).
-    if (this.ptStage.headReady <= cycle) this.leavePageTable(cycle);
+    // The head is due pageTableLatencyCycles − 1 after its issue. Most cycles the stage is empty and
+    // this reads ptCount only (a port-local small integer).
+    if (this.ptCount !== 0 && this.tagIssueCycle[this.ptTags[this.ptHead]!]! + this.pageTableLatencyCycles - 1 <= cycle) this.leavePageTable();
   }
 
   private canIssue(): boolean {
@@ -234,38 +286,39 @@ export class VcpuPort extends Module {
     this.tagVmAddr[tag] = cmd.vmAddr;
     this.tagLine[tag] = line;
     this.tagIssueCycle[tag] = cycle;
-    const s = this.ptStage.accept(cycle + this.pageTableLatencyCycles - 1);
-    const c = this.ptStage.col;
-    c.hostTag[s] = tag;
-    c.op[s] = cmd.op;
-    c.vmAddr[s] = cmd.vmAddr;
-    c.beLo[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beLo : 0;
-    c.beHi[s] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beHi : 0;
-    c.issueCycle[s] = cycle;
+    this.tagBeLo[tag] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beLo : 0;
+    this.tagBeHi[tag] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beHi : 0;
     // A Read's line is don't-care (HostMsg): only writes carry data on.
-    if (cmd.op !== HostOp.Read) this.ptStage.copyLineInWords(s, this.cmdWords, 0);
+    if (cmd.op !== HostOp.Read) copyLine(this.cmdWords, 0, this.tagWords, tag);
+    // Enter the page-table stage (it has a place per tag, so it always has room).
+    let p = this.ptHead + this.ptCount;
+    if (p >= this.maxOutstanding) p -= this.maxOutstanding;
+    this.ptTags[p] = tag;
+    this.ptCount++;
     this.cmdValid = false;
     if (this.observer !== null) this.observer.onIssue(this, seq, cmd, cycle);
   }
 
-  private leavePageTable(cycle: number): void {
-    const s = this.ptStage.readyHead(cycle);
-    if (s < 0) return;
-    const c = this.ptStage.col;
-    if (!this.pageTable.lookupInto(c.vmAddr[s]!, this.hpaOut, 0)) {
-      // faultRsp has one slot per tag, so it always has room.
+  /** The stage's head is due: translate it, and send it to the router or answer its page fault. */
+  private leavePageTable(): void {
+    const tag = this.ptTags[this.ptHead]!;
+    const vmAddr = this.tagVmAddr[tag]!;
+    const op = this.tagOp[tag]!;
+    if (!this.pageTable.lookupInto(vmAddr, this.hpaOut, 0)) {
+      // faultRsp has a slot per tag plus one for a tag freed by a pop this cycle, so it always has room.
       const o = this.faultRsp.push();
       const r = this.faultRsp.col;
-      r.hostTag[o] = c.hostTag[s]!;
+      r.hostTag[o] = tag;
       r.src[o] = this.portIndex;
       r.vm[o] = this.vm;
-      r.op[o] = c.op[s]!;
-      r.addr[o] = c.vmAddr[s]!;
+      r.op[o] = op;
+      r.addr[o] = vmAddr;
       r.status[o] = HostStatus.PageFault;
       r.poison[o] = 0;
       r.route[o] = HostRoute.Error;
-      r.issueCycle[o] = c.issueCycle[s]!;
-      this.ptStage.release();
+      r.issueCycle[o] = this.tagIssueCycle[tag]!;
+      this.faultsQueued++;
+      this.leaveStage();
       return;
     }
     if (!this.req.canPush()) {
@@ -275,15 +328,22 @@ export class VcpuPort extends Module {
     const o = this.req.push();
     const q = this.req.col;
     q.addr[o] = this.hpaOut[0]!;
-    q.hostTag[o] = c.hostTag[s]!;
+    q.hostTag[o] = tag;
     q.src[o] = this.portIndex;
     q.vm[o] = this.vm;
-    q.op[o] = c.op[s]!;
-    q.beLo[o] = c.beLo[s]!;
-    q.beHi[o] = c.beHi[s]!;
-    q.issueCycle[o] = c.issueCycle[s]!;
-    if (c.op[s] !== HostOp.Read) this.ptStage.copyLineOutWords(s, this.reqWords, o);
-    this.ptStage.release();
+    q.op[o] = op;
+    q.beLo[o] = this.tagBeLo[tag]!;
+    q.beHi[o] = this.tagBeHi[tag]!;
+    q.issueCycle[o] = this.tagIssueCycle[tag]!;
+    if (op !== HostOp.Read) copyLine(this.tagWords, tag, this.reqWords, o);
+    this.leaveStage();
+  }
+
+  /** Remove the stage's head. */
+  private leaveStage(): void {
+    const next = this.ptHead + 1;
+    this.ptHead = next === this.maxOutstanding ? 0 : next;
+    this.ptCount--;
   }
 
   private complete(ch: HostRspChannel, slot: number, cycle: number): void {
@@ -312,6 +372,7 @@ export class VcpuPort extends Module {
     this.completed++;
     const dataOff = slot * LINE_BYTES;
     if (this.observer !== null) this.observer.onComplete(this, seq, op, vmAddr, status, r.poison[slot]!, route, issueCycle, cycle, ch.bytes, dataOff);
-    if (this.source !== null) this.source.onComplete(seq, op, vmAddr, status, ch.bytes, dataOff);
+    this.sourceParked = false;
+    if (this.src !== null) this.src.onComplete(seq, op, vmAddr, status, ch.bytes, dataOff);
   }
 }

@@ -111,6 +111,23 @@ describe('VcpuPort: page faults', () => {
     expect(b.ports[0]!.pageFaults).toBe(3);
     expect(b.ports[0]!.latency[LatencyClass.Error]!.max).toBe(3);
   });
+
+  it('back-to-back faults with a 1-cycle page table and every tag in use: the fault path never overflows', () => {
+    // A fault popped in cycle t frees its tag in t; the reissued command faults in t too, while
+    // the popped slot of faultRsp is free only from t+1 on.
+    const prog = new VcpuProgram([0xc000, 0xc040, 0xc080, 0xc0c0].map((a) => ({ op: R, vmAddr: a })));
+    const b = buildNode({
+      ports: [{ vm: 0, maxOutstanding: 1, source: prog }],
+      mappings: [[0, 0x0000, 0x10000, 4]],
+      pageTableLatencyCycles: 1,
+      router: { requestLatencyCycles: 1, responseLatencyCycles: 1 },
+      dram: { latencyCycles: 1 },
+      dev: { latencyCycles: 1 },
+    });
+    b.sim.runUntil(() => prog.finished, 100);
+    expect([0, 1, 2, 3].map((i) => prog.status(i))).toEqual([HostStatus.PageFault, HostStatus.PageFault, HostStatus.PageFault, HostStatus.PageFault]);
+    expect(b.ports[0]!.latency[LatencyClass.Error]!.max).toBe(1);
+  });
 });
 
 describe('VcpuPort: outstanding limit and ordering', () => {

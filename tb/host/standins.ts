@@ -72,7 +72,7 @@ export class FakeDram extends Module {
     if (this.req.valid() && this.ring.canAccept() && ((this.p.acceptProbability ?? 1) >= 1 || this.rng.nextFloat() < this.p.acceptProbability!)) {
       const k = this.req.pop();
       const s = this.ring.accept(cycle + this.p.latencyCycles - 1);
-      for (const f of DRAM_FIELDS) this.ring.col[f][s] = this.req.col[f][k]!;
+      for (const f of DRAM_FIELDS) this.ring.set(s, f, this.req.col[f][k]!);
       this.ring.copyLineIn(s, this.req.bytes, k * LINE_BYTES);
     }
     const s = this.ring.readyHead(cycle);
@@ -82,15 +82,15 @@ export class FakeDram extends Module {
       return;
     }
     if (s >= 0 && this.rsp.canPush()) {
-      const c = this.ring.col;
+      const ring = this.ring;
       const o = this.rsp.push();
-      this.rsp.col.id[o] = c.id[s]!;
-      this.rsp.col.op[o] = c.op[s]!;
-      this.rsp.col.pa[o] = c.pa[s]!;
-      if (this.p.log !== false) this.log.push({ op: c.op[s]!, pa: c.pa[s]!, cycle });
-      if (c.op[s] === DramOp.Write) applyWrite(this.mem, c.pa[s]!, this.ring.bytes, s * LINE_BYTES, c.beLo[s]!, c.beHi[s]!);
+      this.rsp.col.id[o] = ring.get(s, 'id');
+      this.rsp.col.op[o] = ring.get(s, 'op');
+      this.rsp.col.pa[o] = ring.get(s, 'pa');
+      if (this.p.log !== false) this.log.push({ op: ring.get(s, 'op'), pa: ring.get(s, 'pa'), cycle });
+      if (ring.get(s, 'op') === DramOp.Write) applyWrite(this.mem, ring.get(s, 'pa'), this.ring.bytes, s * LINE_BYTES, ring.get(s, 'beLo'), ring.get(s, 'beHi'));
       else {
-        const line = this.mem.get(c.pa[s]!);
+        const line = this.mem.get(ring.get(s, 'pa'));
         for (let b = 0; b < LINE_BYTES; b++) this.rsp.bytes[o * LINE_BYTES + b] = line ? line[b]! : 0;
         if (this.answers === this.p.corruptAnswer) this.rsp.bytes[o * LINE_BYTES]! ^= 0x01;
       }
@@ -128,27 +128,27 @@ export class FakeDecoder extends Module {
     if (this.hostIn.valid() && this.ring.canAccept() && ((this.p.acceptProbability ?? 1) >= 1 || this.rng.nextFloat() < this.p.acceptProbability!)) {
       const k = this.hostIn.pop();
       const s = this.ring.accept(cycle + this.p.latencyCycles - 1);
-      for (const f of DEC_FIELDS) this.ring.col[f][s] = this.hostIn.col[f][k]!;
+      for (const f of DEC_FIELDS) this.ring.set(s, f, this.hostIn.col[f][k]!);
       this.ring.copyLineIn(s, this.hostIn.bytes, k * LINE_BYTES);
     }
     const s = this.ring.readyHead(cycle);
     if (s >= 0 && this.hostOut.canPush()) {
-      const c = this.ring.col;
+      const ring = this.ring;
       const o = this.hostOut.push();
       const r = this.hostOut.col;
-      r.hostTag[o] = c.hostTag[s]!;
-      r.src[o] = c.src[s]!;
-      r.vm[o] = c.vm[s]!;
-      r.op[o] = c.op[s]!;
-      r.addr[o] = c.addr[s]!;
+      r.hostTag[o] = ring.get(s, 'hostTag');
+      r.src[o] = ring.get(s, 'src');
+      r.vm[o] = ring.get(s, 'vm');
+      r.op[o] = ring.get(s, 'op');
+      r.addr[o] = ring.get(s, 'addr');
       r.status[o] = HostStatus.Ok;
       r.poison[o] = 0;
       r.route[o] = HostRoute.Remote;
-      r.issueCycle[o] = c.issueCycle[s]!;
-      if (this.p.log !== false) this.log.push({ op: c.op[s]!, hpa: c.addr[s]!, src: c.src[s]!, cycle });
-      if (c.op[s] !== HostOp.Read) applyWrite(this.mem, c.addr[s]!, this.ring.bytes, s * LINE_BYTES, c.beLo[s]!, c.beHi[s]!);
+      r.issueCycle[o] = ring.get(s, 'issueCycle');
+      if (this.p.log !== false) this.log.push({ op: ring.get(s, 'op'), hpa: ring.get(s, 'addr'), src: ring.get(s, 'src'), cycle });
+      if (ring.get(s, 'op') !== HostOp.Read) applyWrite(this.mem, ring.get(s, 'addr'), this.ring.bytes, s * LINE_BYTES, ring.get(s, 'beLo'), ring.get(s, 'beHi'));
       else {
-        const line = this.mem.get(c.addr[s]!);
+        const line = this.mem.get(ring.get(s, 'addr'));
         for (let b = 0; b < LINE_BYTES; b++) this.hostOut.bytes[o * LINE_BYTES + b] = line ? line[b]! : 0;
       }
       if (this.answers === this.p.duplicateAnswer && !this.repeat) {
