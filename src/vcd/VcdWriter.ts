@@ -1,4 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { VcdFormatter, type VcdVarMeta } from './VcdFormatter.ts';
+import { VcdThread } from './VcdThread.ts';
 
 /**
  * Value Change Dump writer (IEEE 1364-2005 §18.2), built for per-cycle tracing.
@@ -42,6 +44,27 @@ export interface VcdWriterOptions {
   readonly date?: string;
   /** Output buffer size in bytes (default and minimum 1 MiB). */
   readonly bufferBytes?: number;
+  /**
+   * toFile only: format and write the value changes on a worker thread (default true), as
+   * Verilator's `--trace-threads` does. The simulation thread then only validates each change
+   * and records it; the file is the same byte for byte either way.
+   */
+  readonly thread?: boolean;
+}
+
+/**
+ * Where the writer's output goes after it decided what changed: a VcdFormatter (this thread) or a
+ * VcdThread (a worker thread running a VcdFormatter). `flush()` returns once everything so far has
+ * reached the sink (the file).
+ */
+export interface VcdEmitter {
+  ascii(s: string): void;
+  time(t: number): void;
+  number(i: number, v: number): void;
+  wide(i: number, bytes: Uint8Array, offset: number): void;
+  real(i: number, v: number): void;
+  flush(): void;
+  close(): void;
 }
 
 export class VcdWriterError extends Error {
@@ -55,10 +78,7 @@ export class VcdWriterError extends Error {
 export const VCD_MAX_WIDTH = 4096;
 /** Largest value `changeNumber` accepts: every integer up to here is exact in a double. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const TWO32 = 4294967296;
 const MIN_BUFFER = 1 << 20;
-/** Bytes of a narrow (≤ 53-bit) change without its id: 'b', 53 digits, a space, a newline, and 4 spare for the id store. */
-const NARROW_CHANGE_BYTES = 60;
 
 export const TIMESCALE_RE = /^(1|10|100)\s*(s|ms|us|ns|ps|fs)$/;
 
@@ -104,10 +124,10 @@ function uniqueName(scope: ScopeNode, raw: string): string {
 }
 
 export class VcdWriter {
-  private readonly sink: VcdSink;
+  /** Builds the emitter when the header is written (the variables are then known). */
+  private readonly makeEmitter: (meta: VcdVarMeta) => VcdEmitter;
+  private out: VcdEmitter | null = null;
   private readonly onClose: (() => void) | null;
-  private readonly buf: Uint8Array;
-  private pos = 0;
   private readonly timescale: string;
   private readonly version: string;
   private readonly date: string;
@@ -133,8 +153,6 @@ export class VcdWriter {
   private idLen = new Uint8Array(0);
   /** Per variable with an id of at most 3 characters: the id's bytes and '\n', little-endian in one word. */
   private idWord = new Int32Array(0);
-  /** The buffer as a DataView: an id and its newline go out as one unaligned 32-bit store. */
-  private readonly view: DataView;
   private readonly scratch = new Uint8Array(VCD_MAX_WIDTH / 8);
 
   private headerDone = false;
@@ -144,11 +162,14 @@ export class VcdWriter {
   private writtenTime = 0;
   private changes = 0;
 
-  constructor(sink: VcdSink, opts: VcdWriterOptions = {}, onClose: (() => void) | null = null) {
-    this.sink = sink;
+  /**
+   * A writer whose output goes to `sink` (formatted in this thread), or, given `{ emitter }`, to the
+   * emitter that function builds when the header is written (VcdWriter.toFile's thread).
+   */
+  constructor(sink: VcdSink | { readonly emitter: (meta: VcdVarMeta) => VcdEmitter }, opts: VcdWriterOptions = {}, onClose: (() => void) | null = null) {
+    const bytes = Math.max(MIN_BUFFER, opts.bufferBytes ?? 0);
+    this.makeEmitter = typeof sink === 'function' ? (meta) => new VcdFormatter(meta, bytes, sink) : sink.emitter;
     this.onClose = onClose;
-    this.buf = new Uint8Array(Math.max(MIN_BUFFER, opts.bufferBytes ?? 0));
-    this.view = new DataView(this.buf.buffer);
     const ts = opts.timescale ?? '1ps';
     if (!TIMESCALE_RE.test(ts)) throw new VcdWriterError(`timescale '${ts}': must be 1, 10 or 100 followed by s, ms, us, ns, ps or fs`);
     this.timescale = ts.replace(/\s+/g, '');
@@ -156,10 +177,17 @@ export class VcdWriter {
     this.date = opts.date ?? new Date().toUTCString();
   }
 
-  /** A writer that streams into `path` with fs.writeSync, one write per full buffer. */
+  /**
+   * A writer that streams into `path` with fs.writeSync, one write per full buffer: from a worker
+   * thread that formats the changes (unless `opts.thread` is false), or from this thread.
+   */
   static toFile(path: string, opts: VcdWriterOptions = {}): VcdWriter {
     const fd = openSync(path, 'w');
-    return new VcdWriter((b, n) => {
+    if (opts.thread !== false) {
+      const bytes = Math.max(MIN_BUFFER, opts.bufferBytes ?? 0);
+      return new VcdWriter({ emitter: (meta) => new VcdThread(meta, fd, bytes) }, opts, () => closeSync(fd));
+    }
+    return new VcdWriter((b: Uint8Array, n: number) => {
       let done = 0;
       while (done < n) done += writeSync(fd, b, done, n - done);
     }, opts, () => closeSync(fd));
@@ -273,7 +301,8 @@ export class VcdWriter {
     if (!(v >= 0 && v < this.bound[i]! && Math.floor(v) === v)) this.badNumber(i, v);
     last[i] = v;
     if (!this.headerDone) return;
-    this.emitNumber(i, v);
+    this.begin();
+    this.out!.number(i, v);
   }
 
   /**
@@ -308,7 +337,8 @@ export class VcdWriter {
     if ((w & 7) !== 0 && bytes[offset + nb - 1]! >> (w & 7) !== 0) this.tooWide(i);
     for (let k = 0; k < nb; k++) store[off + k] = bytes[offset + k]!;
     if (!this.headerDone) return;
-    this.emitWide(i);
+    this.begin();
+    this.out!.wide(i, store, off);
   }
 
   /** Set real variable i. Finite values only (NaN/Infinity have no portable VCD spelling). */
@@ -319,25 +349,27 @@ export class VcdWriter {
     if (this.lastNum[i] === v) return; // -0 and 0 print alike: not a change
     this.lastNum[i] = v;
     if (!this.headerDone) return;
-    this.emitReal(i, v);
+    this.begin();
+    this.out!.real(i, v);
   }
 
-  /** Hand everything buffered to the sink (the header too, if not yet written). */
+  /** Hand everything so far to the sink (the header too, if not yet written). */
   flush(): void {
     if (this.closed) return;
     if (!this.headerDone) this.writeHeader();
-    if (this.pos > 0) {
-      this.sink(this.buf, this.pos);
-      this.pos = 0;
-    }
+    this.out!.flush();
   }
 
   /** Flush and close; further changes throw. */
   close(): void {
     if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    this.onClose?.();
+    try {
+      this.flush();
+      this.out?.close();
+    } finally {
+      this.closed = true;
+      this.onClose?.();
+    }
   }
 
   get isClosed(): boolean {
@@ -444,156 +476,30 @@ export class VcdWriter {
     };
     walk(this.root);
     lines.push('$enddefinitions $end', '#0', '$dumpvars');
-    this.writeAscii(`${lines.join('\n')}\n`);
+    const out = this.makeEmitter({ kind: this.kind, width: this.width, idBytes: this.idBytes, idOff: this.idOff, idLen: this.idLen, idWord: this.idWord });
+    this.out = out;
+    out.ascii(`${lines.join('\n')}\n`);
     this.headerDone = true;
     this.writtenTime = 0;
     const n = this.names.length;
     for (let i = 0; i < n; i++) {
       const k = this.kind[i]!;
-      if (k === 2) this.emitReal(i, this.lastNum[i]!);
-      else if (this.wideOff[i]! >= 0) this.emitWide(i);
-      else this.emitNumber(i, this.lastNum[i]!);
+      this.changes++;
+      if (k === 2) out.real(i, this.lastNum[i]!);
+      else if (this.wideOff[i]! >= 0) out.wide(i, this.lastWide, this.wideOff[i]!);
+      else out.number(i, this.lastNum[i]!);
     }
-    this.writeAscii('$end\n');
+    out.ascii('$end\n');
   }
 
-  private writeAscii(s: string): void {
-    for (let k = 0; k < s.length; k++) {
-      if (this.pos >= this.buf.length) this.drain();
-      this.buf[this.pos++] = s.charCodeAt(k) & 0x7f;
-    }
-  }
-
-  private drain(): void {
-    this.sink(this.buf, this.pos);
-    this.pos = 0;
-  }
-
-  /** Make room for `n` bytes, and write the pending `#time` if this is its first change. */
-  private begin(n: number): void {
+  /** Before a change is written: refuse after close, and write the pending `#time` if this is its first change. */
+  private begin(): void {
     if (this.closed) throw new VcdWriterError('value change after close');
-    if (this.pos + n + 24 > this.buf.length) this.drain();
     if (this.time !== this.writtenTime) {
-      this.buf[this.pos++] = 35; // '#'
-      this.writeDecimal(this.time);
-      this.buf[this.pos++] = 10;
+      this.out!.time(this.time);
       this.writtenTime = this.time;
     }
     this.changes++;
   }
-
-  /**
-   * Decimal digits of a time (an integer below 2^53). Two 32-bit-safe halves of nine digits each,
-   * so every step is integer arithmetic: `%` and division on doubles above 2^31 are slow library
-   * calls, and a time is written twice per traced cycle (clock rise and fall).
-   */
-  private writeDecimal(v: number): void {
-    const hi = Math.floor(v / 1e9);
-    const lo = v - hi * 1e9;
-    if (hi === 0) {
-      this.writeSmallDecimal(lo, 0);
-      return;
-    }
-    this.writeSmallDecimal(hi, 0);
-    this.writeSmallDecimal(lo, 9);
-  }
-
-  /** Digits of an integer 0 <= x < 1e9, left-padded with zeros to `minDigits`. */
-  private writeSmallDecimal(x: number, minDigits: number): void {
-    const b = this.buf;
-    let digits = 1;
-    for (let t = x; t >= 10; t = (t / 10) | 0) digits++;
-    if (digits < minDigits) digits = minDigits;
-    let p = this.pos + digits - 1;
-    let t = x | 0;
-    for (let k = 0; k < digits; k++) {
-      const q = (t / 10) | 0;
-      b[p--] = 48 + (t - q * 10);
-      t = q;
-    }
-    this.pos += digits;
-  }
-
-  /** Write variable i's id and a newline at `pos`; returns the position after them. */
-  private writeId(i: number, pos: number): number {
-    const b = this.buf;
-    const ids = this.idBytes;
-    const o = this.idOff[i]!;
-    const n = this.idLen[i]!;
-    let p = pos;
-    for (let k = 0; k < n; k++) b[p++] = ids[o + k]!;
-    b[p++] = 10;
-    return p;
-  }
-
-  // The emitters keep the write position in a local and store it once: `this.pos++` per digit
-  // made every bit a load and a store of a field (measured ~2x on the per-change cost).
-  private emitNumber(i: number, v: number): void {
-    // A narrow change is at most 'b', 53 digits, a space, the id and a newline: begin() makes room
-    // for that (and the pending time) with a constant instead of loading the variable's width.
-    this.begin(NARROW_CHANGE_BYTES + this.idLen[i]!);
-    const b = this.buf;
-    let p = this.pos;
-    if (this.kind[i] === 0) {
-      b[p++] = v === 0 ? 48 : 49;
-    } else {
-      b[p++] = 98; // 'b'
-      const lo = v >>> 0;
-      // Most values fit 32 bits: test that before dividing (a double division per change).
-      if (v >= TWO32) {
-        const hi = Math.floor(v / TWO32);
-        for (let bit = 31 - Math.clz32(hi); bit >= 0; bit--) b[p++] = 48 + ((hi >>> bit) & 1);
-        for (let bit = 31; bit >= 0; bit--) b[p++] = 48 + ((lo >>> bit) & 1);
-      } else if (lo === 0) {
-        b[p++] = 48;
-      } else {
-        for (let bit = 31 - Math.clz32(lo); bit >= 0; bit--) b[p++] = 48 + ((lo >>> bit) & 1);
-      }
-      b[p++] = 32;
-    }
-    // Ids of up to 3 characters (the first 94^3 + 94^2 + 94 variables) and the newline: one store.
-    // It may write past the newline; those bytes lie beyond `pos` and are overwritten next.
-    const n = this.idLen[i]!;
-    if (n <= 3) {
-      this.view.setUint32(p, this.idWord[i]!, true);
-      this.pos = p + n + 1;
-    } else {
-      this.pos = this.writeId(i, p);
-    }
-  }
-
-  private emitWide(i: number): void {
-    const w = this.width[i]!;
-    this.begin(w + this.idLen[i]!);
-    const b = this.buf;
-    const s = this.lastWide;
-    const off = this.wideOff[i]!;
-    let p = this.pos;
-    b[p++] = 98;
-    let k = ((w + 7) >> 3) - 1;
-    while (k > 0 && s[off + k] === 0) k--;
-    const top = s[off + k]!;
-    if (top === 0) {
-      b[p++] = 48;
-    } else {
-      for (let bit = 31 - Math.clz32(top); bit >= 0; bit--) b[p++] = 48 + ((top >> bit) & 1);
-    }
-    for (k--; k >= 0; k--) {
-      const x = s[off + k]!;
-      for (let bit = 7; bit >= 0; bit--) b[p++] = 48 + ((x >> bit) & 1);
-    }
-    b[p++] = 32;
-    this.pos = this.writeId(i, p);
-  }
-
-  private emitReal(i: number, v: number): void {
-    // Reals are rare (stats probes): String() gives the shortest decimal that reads back exactly.
-    const s = String(v);
-    this.begin(s.length + this.idLen[i]!);
-    const b = this.buf;
-    b[this.pos++] = 114; // 'r'
-    for (let k = 0; k < s.length; k++) b[this.pos++] = s.charCodeAt(k);
-    b[this.pos++] = 32;
-    this.pos = this.writeId(i, this.pos);
-  }
 }
+
