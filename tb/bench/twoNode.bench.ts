@@ -23,9 +23,11 @@ function cyclesPerSecond(cycles: number, traced: boolean, overrides: readonly st
   sim.step(5000);
   const t0 = process.hrtime.bigint();
   sim.step(cycles);
+  // Traced, the time runs until the VCD is complete on disk: closing waits for the writer thread
+  // to format and write what it still holds (and for the last buffer's write).
+  if (tracer) tracer.close();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (tracer) {
-    tracer.close();
     rmSync(`${base}.vcd`, { force: true });
     rmSync(`${base}.gtkw`, { force: true });
   }
