@@ -86,11 +86,18 @@ export function runScenario(cfg: SystemConfig, opts: RunOptions = {}): RunReport
 
   const total = cfg.cycles;
   const t0 = process.hrtime.bigint();
-  for (let done = 0; done < total; ) {
-    const n = Math.min(CHUNK, total - done);
-    sim.step(n);
-    done += n;
-    opts.progress?.(done, total);
+  try {
+    for (let done = 0; done < total; ) {
+      const n = Math.min(CHUNK, total - done);
+      sim.step(n);
+      done += n;
+      opts.progress?.(done, total);
+    }
+  } catch (e) {
+    // The waves up to the failure are the first thing to look at: finish the file and its layout
+    // (this also ends the VCD writer thread).
+    tracer?.close();
+    throw e;
   }
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
 
@@ -142,9 +149,14 @@ export function runScenario(cfg: SystemConfig, opts: RunOptions = {}): RunReport
   for (const n of fabric.nodes) for (const g of n.generators) (g as TrafficGenerator).stop();
   const ports = fabric.vcpus;
   let drainCycles = 0;
-  while (drainCycles < DRAIN_LIMIT_CYCLES && ports.some((p) => p.inflight > 0)) {
-    sim.step(64);
-    drainCycles += 64;
+  try {
+    while (drainCycles < DRAIN_LIMIT_CYCLES && ports.some((p) => p.inflight > 0)) {
+      sim.step(64);
+      drainCycles += 64;
+    }
+  } catch (e) {
+    tracer?.close();
+    throw e;
   }
   for (const b of boards) b.finish();
   if (tracer && opts.vcd) {

@@ -6,7 +6,11 @@ import { SimulationError } from './SimulationError.ts';
 
 /** Something that watches the design after every clock edge: the VCD tracer, monitors, stats. */
 export interface CycleObserver {
-  /** Called after reset (cycle 0) and after every clock edge, with the committed state. */
+  /**
+   * Called after reset (cycle 0) and after every clock edge, with the committed state. An observer
+   * watches: it must not write registers or channels (a testbench forces values between steps,
+   * where the next step() looks for them).
+   */
   sample(cycle: number): void;
   /** Called when a SimulationError stops the run, and at close: write out what is buffered. */
   flush(): void;
@@ -137,6 +141,8 @@ export class Simulator {
 
   /** Advance `n` clock cycles. A SimulationError flushes every observer (the VCD up to that cycle) first. */
   step(n = 1): void {
+    // No edge: registers written since the last step stay to be found by the next one that runs.
+    if (!(n > 0)) return;
     const regs = this.regs;
     const chans = this.channels;
     const act = this.activity;
@@ -198,8 +204,15 @@ export class Simulator {
       }
       if (track) this.noteCommitted();
     } catch (e) {
-      if (track) this.noteCommitted();
-      for (const o of obs) o.flush();
+      // regCommitted is left as it was: the next step() then finds every register that moved since
+      // (an extra full look for observers, never a missed change).
+      for (const o of obs) {
+        try {
+          o.flush();
+        } catch {
+          // The error that stopped the run is the one to report; a failing observer cannot hide it.
+        }
+      }
       if (e instanceof SimulationError) throw e;
       // A plain exception inside a module is still a model failure: say where and when.
       throw new SimulationError(e instanceof Error ? `${e.name}: ${e.message}` : String(e), ctx.cycle, this.top.path);

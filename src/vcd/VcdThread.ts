@@ -42,8 +42,10 @@ const CONTROL_INTS = SEG_FILL + 2 * SEGMENTS;
 const ERROR_BYTES = 1024;
 const STATE_CLOSING = 1;
 const STATE_FAILED = 2;
+/** Set by the simulation thread when it gave up waiting: the worker stops before its next segment. */
+const STATE_ABORTED = 3;
 // replayRecords (below) runs from its source text in the worker, so it spells these numbers out.
-if (PUBLISHED !== 0 || WRITTEN !== 1 || STATE !== 2 || SEG_FILL !== 4 || STATE_CLOSING !== 1 || STATE_FAILED !== 2 || TIME !== -1 || WIDE !== -2 || REAL !== -3 || ASCII !== -4) {
+if (PUBLISHED !== 0 || WRITTEN !== 1 || STATE !== 2 || SEG_FILL !== 4 || STATE_CLOSING !== 1 || STATE_FAILED !== 2 || STATE_ABORTED !== 3 || TIME !== -1 || WIDE !== -2 || REAL !== -3 || ASCII !== -4) {
   throw new Error('VcdThread: update replayRecords for the changed record tags or control layout');
 }
 /** No progress from the worker for this long while waiting on it: report it instead of hanging. */
@@ -66,6 +68,8 @@ export class VcdThread implements VcdEmitter {
   private b = 0;
   private bEnd = SEGMENT_BYTES;
   private closed = false;
+  /** An error the worker could not leave in shared memory (it could not start), from its 'error' event. */
+  private startError: unknown = null;
 
   constructor(meta: VcdVarMeta, fd: number, bufferBytes: number) {
     const ctrlBytes = CONTROL_INTS * 4 + ERROR_BYTES;
@@ -79,8 +83,21 @@ export class VcdThread implements VcdEmitter {
     this.width = meta.width;
     const layout = { CONTROL_INTS, ERROR_BYTES, recOffset, payloadOffset, SEGMENTS, SEGMENT_DOUBLES, SEGMENT_BYTES };
     this.worker = new Worker(workerSource(), { eval: true, workerData: { sab, fd, meta, bufferBytes, layout } });
+    // Errors inside the worker's program reach shared memory; this catches the rest (the thread
+    // could not start), which would otherwise be an uncaught 'error' event that ends the process.
+    this.worker.on('error', (e) => (this.startError = e));
     // The simulation never waits for the worker to exit; an unfinished file is the caller's flush/close to settle.
     this.worker.unref();
+  }
+
+  /**
+   * Whether the file descriptor may be closed: the worker wrote everything and was told to stop,
+   * or it failed. After a stall it may still be inside a write, and a closed descriptor number
+   * can be reused by another file at once, so the writer then leaves the file open.
+   */
+  get fdSafeToClose(): boolean {
+    const state = Atomics.load(this.ctrl, STATE);
+    return (this.closed && state === STATE_CLOSING) || state === STATE_FAILED;
   }
 
   number(i: number, v: number): void {
@@ -193,7 +210,10 @@ export class VcdThread implements VcdEmitter {
         seen = now;
         since = Date.now();
       } else if (Date.now() - since > STALL_MS) {
-        throw new Error(`VCD writer thread made no progress for ${STALL_MS / 1000} s (${seen} of ${n} segments written)`);
+        Atomics.store(this.ctrl, STATE, STATE_ABORTED);
+        Atomics.notify(this.ctrl, PUBLISHED);
+        const why = this.startError !== null ? `: ${String(this.startError)}` : '';
+        throw new Error(`VCD writer thread made no progress for ${STALL_MS / 1000} s (${seen} of ${n} segments written)${why}`);
       }
     }
   }
@@ -204,14 +224,12 @@ export class VcdThread implements VcdEmitter {
  * is self-contained) and the loop below, which replays the records.
  */
 function workerSource(): string {
+  // Transpilers that keep function and class names (tsx, esbuild) may wrap the texts below in
+  // calls to __name: the worker defines it. The formatter's text is compiled inside replayRecords'
+  // try (new Function), so even a syntax error in it is reported through shared memory.
   return `'use strict';
-const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
-(${replayRecords.toString()})(workerData, () => {
-  // Transpilers that keep class names (tsx, esbuild) may wrap the class text in calls to __name.
-  const __name = (target) => target;
-  return (${VcdFormatter.toString()});
-}, writeSync);
+var __name = (target) => target;
+(${replayRecords.toString()})(require('node:worker_threads').workerData, ${JSON.stringify(`return (${VcdFormatter.toString()});`)}, require('node:fs').writeSync);
 `;
 }
 
@@ -228,7 +246,7 @@ interface WorkerData {
  * each published segment, writes it, counts it in WRITTEN; ends when the writer is closing and
  * every segment is written; on an exception, leaves its message and STATE_FAILED for the writer.
  */
-function replayRecords(data: WorkerData, formatterClass: () => typeof VcdFormatter, write: (fd: number, b: Uint8Array, off: number, len: number) => number): void {
+function replayRecords(data: WorkerData, formatterSource: string, write: (fd: number, b: Uint8Array, off: number, len: number) => number): void {
   const L = data.layout;
   const ctrl = new Int32Array(data.sab, 0, L.CONTROL_INTS);
   const errorText = new Uint8Array(data.sab, L.CONTROL_INTS * 4, L.ERROR_BYTES);
@@ -237,12 +255,14 @@ function replayRecords(data: WorkerData, formatterClass: () => typeof VcdFormatt
   const fd = data.fd;
   let next = 0;
   try {
-    const Formatter = formatterClass();
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const Formatter = new Function('__name', formatterSource)((target: unknown) => target) as typeof VcdFormatter;
     const f = new Formatter(data.meta, data.bufferBytes, (b, n) => {
       let done = 0;
       while (done < n) done += write(fd, b, done, n - done);
     });
     for (;;) {
+      if (Atomics.load(ctrl, 2) === 3) return; // the writer gave up waiting: write nothing more
       if (Atomics.load(ctrl, 0) === next) {
         // Nothing published: done if the writer is closing (it closes only after its last flush).
         if (Atomics.load(ctrl, 2) === 1) return;

@@ -185,7 +185,14 @@ export class VcdWriter {
     const fd = openSync(path, 'w');
     if (opts.thread !== false) {
       const bytes = Math.max(MIN_BUFFER, opts.bufferBytes ?? 0);
-      return new VcdWriter({ emitter: (meta) => new VcdThread(meta, fd, bytes) }, opts, () => closeSync(fd));
+      let thread: VcdThread | null = null;
+      return new VcdWriter(
+        { emitter: (meta) => (thread = new VcdThread(meta, fd, bytes)) },
+        opts,
+        () => {
+          if (thread === null || thread.fdSafeToClose) closeSync(fd);
+        },
+      );
     }
     return new VcdWriter((b: Uint8Array, n: number) => {
       let done = 0;

@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readVcd } from '../../src/vcd/VcdReader.ts';
 import { VcdThread } from '../../src/vcd/VcdThread.ts';
 import { type VcdVarType, VcdWriter } from '../../src/vcd/VcdWriter.ts';
 import { checkProperty } from '../lib/pbt.ts';
@@ -117,6 +119,38 @@ describe('VCD writer thread', () => {
     expect(r.threaded === r.here).toBe(true);
     expect(r.atFlush.length).toBe(4);
     for (const [file, expected] of r.atFlush) expect(file === expected).toBe(true);
+  });
+
+  it('keeps the order when the simulation thread outruns the writer thread (segments reused as soon as they are written)', () => {
+    // A loop that does nothing but change values fills segments faster than the worker formats
+    // them, so the simulation thread waits for segments to come free: the path a slow workload
+    // like the property above never takes.
+    const write = (thread: boolean): string => {
+      const path = join(dir, `bp${files++}.vcd`);
+      const w = VcdWriter.toFile(path, { date: 'd', thread });
+      for (let k = 0; k < 200; k++) w.addVar(['top'], `v${k}`, 'reg', 40);
+      for (let t = 1; t <= 3000; t++) {
+        w.setTime(t);
+        for (let k = 0; k < 200; k++) w.changeNumber(k, (t * 2654435761 + k * 40503) % 2 ** 40);
+      }
+      w.close();
+      const text = readFileSync(path, 'latin1');
+      rmSync(path);
+      return text;
+    };
+    const threaded = write(true);
+    expect(threaded.length).toBeGreaterThan(20_000_000);
+    expect(threaded === write(false)).toBe(true);
+  });
+
+  it('works under tsx, as the CLI runs it (the worker runs the formatter from its transpiled text)', () => {
+    const root = resolve(import.meta.dirname, '../..');
+    const path = join(dir, `cli${files++}.vcd`);
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', 'scenarios/two-node.json', '--cycles', '2000', '--vcd', path], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const d = readVcd(readFileSync(path, 'latin1'));
+    // 2000 cycles and the drain at 1 GHz: the last sample lies past 2000 cycles, the clock's fall half a period later.
+    expect(d.endTime).toBeGreaterThan(2000 * 1000);
+    expect(d.vars.length).toBeGreaterThan(400);
   });
 
   it('reports a failure of the writer thread (here: a write to a closed file) as an error, instead of hanging or losing it silently', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Channel, Module, type Reg, SimContext, Simulator } from '../../src/sim/index.ts';
+import { type Channel, Module, type Reg, SimContext, SimulationError, Simulator } from '../../src/sim/index.ts';
 import { gtkwTraceNames } from '../../src/vcd/GtkwWriter.ts';
 import { globToRegExp, VcdTracer } from '../../src/vcd/Tracer.ts';
 import { readVcd, readVcdFile, type VcdDesign } from '../../src/vcd/VcdReader.ts';
@@ -184,6 +184,51 @@ describe('VcdTracer', () => {
     expect(valueAt(d, 'top.holder.h', 9 * period)).toBe(bin(0, 8));
     expect(valueAt(d, 'top.holder.h', 11 * period)).toBe(bin(200, 8));
     expect(valueAt(d, 'top.a.n', 12 * period)).toBe(bin(12, 8)); // the rest keeps running
+  });
+
+  it('shows a forced register after step(0) and after a SimulationError on the edge that follows the force', () => {
+    class Holder extends Module {
+      readonly h: Reg;
+      boomAt = -1;
+      constructor(parent: Module) {
+        super(parent, 'holder');
+        this.h = this.reg('h', 8, 0);
+      }
+      override evaluate(): void {
+        if (this.ctx.cycle === this.boomAt) throw new SimulationError('boom', this.ctx.cycle, this.path);
+      }
+    }
+    const period = 500;
+    // step(0) runs no edge: the force stays to be found by the next step that runs one.
+    {
+      const top = new Top();
+      const holder = new Holder(top);
+      const sim = new Simulator(top);
+      const { d } = traced(sim, () => {
+        sim.step(2);
+        holder.h.q = 200;
+        holder.h.d = 200;
+        sim.step(0);
+        sim.step(3);
+      });
+      expect(valueAt(d, 'top.holder.h', 4 * period)).toBe(bin(200, 8));
+    }
+    // The first edge after the force stops with an error; the testbench catches it and goes on.
+    {
+      const top = new Top();
+      const holder = new Holder(top);
+      const sim = new Simulator(top);
+      const { d } = traced(sim, () => {
+        sim.step(2);
+        holder.h.q = 200;
+        holder.h.d = 200;
+        holder.boomAt = 2;
+        expect(() => sim.step(1)).toThrow(/boom/);
+        holder.boomAt = -1;
+        sim.step(3);
+      });
+      expect(valueAt(d, 'top.holder.h', 4 * period)).toBe(bin(200, 8));
+    }
   });
 
   it('a mid-run reset restarts cycles but VCD time keeps going forward', () => {
