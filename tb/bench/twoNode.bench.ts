@@ -80,7 +80,7 @@ export const benches: Bench[] = [
       return {
         'twoNode.cyclesPerSecond': { value: Math.round(plain), unit: 'cycles/s', note: 'default scenario, no tracing, median of 3; target ≥ 2,000,000' },
         'twoNode.traced.cyclesPerSecond': { value: Math.round(traced), unit: 'cycles/s', note: 'every signal traced to VCD, median of 3; target ≥ 300,000' },
-        'twoNode.peakRssMB': { value: Math.round(process.resourceUsage().maxRSS / 1024), unit: 'MB', note: 'peak RSS of the bench process so far' },
+        'twoNode.peakRssMB': { value: Math.round(process.resourceUsage().maxRSS / 1024), unit: 'MB', note: 'peak RSS of the process running the two-node benches (each bench file runs in its own)' },
       };
     },
   },
