@@ -199,36 +199,27 @@ describe('VcdTracer', () => {
       }
     }
     const period = 500;
+    const forceThen = (after: (sim: Simulator, holder: Holder) => void): VcdDesign => {
+      const top = new Top();
+      const holder = new Holder(top);
+      const sim = new Simulator(top);
+      return traced(sim, () => {
+        sim.step(2);
+        holder.h.q = 200;
+        holder.h.d = 200;
+        after(sim, holder);
+        sim.step(3);
+      }).d;
+    };
     // step(0) runs no edge: the force stays to be found by the next step that runs one.
-    {
-      const top = new Top();
-      const holder = new Holder(top);
-      const sim = new Simulator(top);
-      const { d } = traced(sim, () => {
-        sim.step(2);
-        holder.h.q = 200;
-        holder.h.d = 200;
-        sim.step(0);
-        sim.step(3);
-      });
-      expect(valueAt(d, 'top.holder.h', 4 * period)).toBe(bin(200, 8));
-    }
+    expect(valueAt(forceThen((sim) => sim.step(0)), 'top.holder.h', 4 * period)).toBe(bin(200, 8));
     // The first edge after the force stops with an error; the testbench catches it and goes on.
-    {
-      const top = new Top();
-      const holder = new Holder(top);
-      const sim = new Simulator(top);
-      const { d } = traced(sim, () => {
-        sim.step(2);
-        holder.h.q = 200;
-        holder.h.d = 200;
-        holder.boomAt = 2;
-        expect(() => sim.step(1)).toThrow(/boom/);
-        holder.boomAt = -1;
-        sim.step(3);
-      });
-      expect(valueAt(d, 'top.holder.h', 4 * period)).toBe(bin(200, 8));
-    }
+    const afterError = forceThen((sim, holder) => {
+      holder.boomAt = 2;
+      expect(() => sim.step(1)).toThrow(/boom/);
+      holder.boomAt = -1;
+    });
+    expect(valueAt(afterError, 'top.holder.h', 4 * period)).toBe(bin(200, 8));
   });
 
   it('a mid-run reset restarts cycles but VCD time keeps going forward', () => {
