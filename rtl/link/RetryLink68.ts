@@ -65,9 +65,68 @@ import { PhyState, PhyStatus, type Phy } from './Phy.ts';
  * IDE, NULL flits (an idle TX sends nothing), RETRY.Idle.
  */
 
-export const SEQ_MOD = 256;
+/**
+ * The numbers the per-flit code uses, as `const enum`s: the TypeScript transform writes their
+ * members as literals, where a module-level constant or another file's enum object is loaded and
+ * type-checked at each use in V8's optimized code. The exported constants below are these members;
+ * the mirrors of other files' constants are checked against them at load.
+ */
+const enum Llr {
+  seqMod = 256,
+  seqMask = 255,
+  retryFrames = 5,
+  framesToAccept = 1,
+  minLlrbEntries = 22,
+  maxFullAck = 255,
+  acksPerAk = 8,
+  numRetryBits = 5,
+}
+/** Local retry state machine states (register `lrsm`). */
+const enum Lr { Normal = 0, LlrReq = 1, LocalIdle = 2, PhyReinit = 3, Abort = 4 }
+/** TX control sequence in progress (register `ctlSeq`). */
+const enum Ctl { None = 0, Ack = 1, Req = 2 }
+/**
+ * Control payload fields. RETRY.Req (CXL 3.1 T4-10): [7:0] ESeq, [20:16] NUM_RETRY, [25:21]
+ * NUM_PHY_REINIT. RETRY.Ack: [0] Empty, [7:3] NUM_RETRY echo, [15:8] WrPtr, [23:16] ESeq echo,
+ * [31:24] NumFreeBuf. LLCRD Ack: Ack[2:0] at [2:0], Ack[7:4] at [7:4]; Ack[3] is the header Ak bit.
+ * Header credit-return fields RspCrd/ReqCrd/DataCrd: bits [31:20] (CXL 3.1 Fig. 4-7; reference §2.2).
+ */
+const enum Fld {
+  reqEseq = 0,
+  reqNumRetry = 16,
+  reqNumPhyReinit = 21,
+  ackEmpty = 0,
+  ackNumRetry = 3,
+  ackWrPtr = 8,
+  ackEseq = 16,
+  ackFreeBuf = 24,
+  llcrdAckLo = 0,
+  llcrdAckHi = 4,
+  hdrCrdFirst = 20,
+  hdrCrdBits = 12,
+}
+/** Mirrors of the flit format's numbers (FlitFormat.ts, Flit68.ts); protocol ID byte for CXL.cache/mem (0x55 sent twice, CXL 1.1 §6.2.2). */
+const enum F68 { slotBytes = 256, bytes = 68, flitOff = 2, hdrAk = 2, pidCacheMemByte = 0x55 }
+/** Mirror of FlitKind (FlitFormat.ts). */
+const enum Kind { Protocol = 0, AllData = 1, Control = 2 }
+/** Mirrors of PhyStatus and PhyState (Phy.ts). */
+const enum Status { Flit = 0, Lost = 1, Retrained = 2, Intact = 3 }
+const enum LinkState { Up = 0 }
+/** Mirrors of LlCtrl, RetrySub and LLCRD_ACK_SUB (Flit68.ts). */
+const enum Ctrl { LLCRD = 0, RETRY = 1 }
+const enum Sub { retryReq = 1, retryAck = 2, retryFrame = 3, llcrdAck = 1 }
+if (
+  FLIT_SLOT_BYTES !== F68.slotBytes || F68_BYTES !== F68.bytes || F68_FLIT_OFF !== F68.flitOff || HDR68_AK !== F68.hdrAk || HDR68_RSPCRD !== Fld.hdrCrdFirst ||
+  FlitKind.Protocol !== Kind.Protocol || FlitKind.AllData !== Kind.AllData || FlitKind.Control !== Kind.Control ||
+  PhyStatus.Flit !== Status.Flit || PhyStatus.Lost !== Status.Lost || PhyStatus.Retrained !== Status.Retrained || PhyStatus.Intact !== Status.Intact || PhyState.Up !== LinkState.Up ||
+  LlCtrl.LLCRD !== Ctrl.LLCRD || LlCtrl.RETRY !== Ctrl.RETRY || RetrySub.Req !== Sub.retryReq || RetrySub.Ack !== Sub.retryAck || RetrySub.Frame !== Sub.retryFrame || LLCRD_ACK_SUB !== Sub.llcrdAck
+) {
+  throw new Error('RetryLink68: a const enum mirror disagrees with the constant it mirrors');
+}
+
+export const SEQ_MOD: number = Llr.seqMod;
 /** RETRY.Frame flits the TX sends before a RETRY.Req or RETRY.Ack (CXL 3.1 §4.2.8.4, Fig. 4-40). */
-export const RETRY_FRAMES = 5;
+export const RETRY_FRAMES: number = Llr.retryFrames;
 /**
  * Good RETRY.Frame flits that must directly precede a RETRY.Req/Ack for the RX to act on it. The
  * spec's 5 frames exist so a receiver that lost track of all-data flits after a CRC error (up to 4
@@ -75,31 +134,18 @@ export const RETRY_FRAMES = 5;
  * so one good frame is enough to frame the sequence. Requiring all 5 made recovery at high error
  * rates needlessly slow (6 + 6 flits all clean per attempt). Model choice, not spec text.
  */
-export const RETRY_FRAMES_TO_ACCEPT = 1;
+export const RETRY_FRAMES_TO_ACCEPT: number = Llr.framesToAccept;
 /** Minimum LLRB depth in CXL 3.x (16 forced-ack + 4 back-to-back all-data + 2; reference §4.2). */
-export const MIN_LLRB_ENTRIES = 22;
+export const MIN_LLRB_ENTRIES: number = Llr.minLlrbEntries;
 /** LLCRD Full_Ack is 8 bits (Full_Ack = {Ack[7:4], hdr.Ak, Ack[2:0]}, CXL 3.1 T4-10). */
-export const MAX_FULL_ACK = 255;
+export const MAX_FULL_ACK: number = Llr.maxFullAck;
 /** One Ak bit in a flit header acknowledges 8 flits (CXL 3.1 §4.2.2). */
-export const ACKS_PER_AK = 8;
+export const ACKS_PER_AK: number = Llr.acksPerAk;
 
 /** Local retry state machine states (register `lrsm`). */
-export const Lrsm = { Normal: 0, LlrReq: 1, LocalIdle: 2, PhyReinit: 3, Abort: 4 } as const;
+export const Lrsm = { Normal: Lr.Normal, LlrReq: Lr.LlrReq, LocalIdle: Lr.LocalIdle, PhyReinit: Lr.PhyReinit, Abort: Lr.Abort } as const;
 /** TX control sequence in progress (register `ctlSeq`). */
-export const CtlSeq = { None: 0, Ack: 1, Req: 2 } as const;
-
-// RETRY.Req payload fields (CXL 3.1 T4-10): [7:0] ESeq, [20:16] NUM_RETRY, [25:21] NUM_PHY_REINIT.
-const REQ_ESEQ = 0, REQ_NUM_RETRY = 16, REQ_NUM_PHY_REINIT = 21;
-// RETRY.Ack payload fields: [0] Empty, [7:3] NUM_RETRY echo, [15:8] WrPtr, [23:16] ESeq echo, [31:24] NumFreeBuf.
-const ACK_EMPTY = 0, ACK_NUM_RETRY = 3, ACK_WRPTR = 8, ACK_ESEQ = 16, ACK_FREEBUF = 24;
-const NUM_RETRY_BITS = 5;
-// LLCRD Ack payload: Ack[2:0] at [2:0], Ack[7:4] at [7:4]; Ack[3] is the header Ak bit.
-const LLCRD_ACK_LO = 0, LLCRD_ACK_HI = 4;
-/** Header credit-return fields RspCrd/ReqCrd/DataCrd: bits [31:20] (CXL 3.1 Fig. 4-7; reference §2.2). */
-const HDR68_CRD_FIRST = HDR68_RSPCRD;
-const HDR68_CRD_BITS = 12;
-/** Protocol ID byte for CXL.cache/mem (0x55 sent twice, CXL 1.1 §6.2.2). */
-const PID_CACHEMEM_BYTE = 0x55;
+export const CtlSeq = { None: Ctl.None, Ack: Ctl.Ack, Req: Ctl.Req } as const;
 
 export interface RetryLinkParams {
   /** LLRB entries (≥ 22, ≤ 255). */
@@ -188,7 +234,7 @@ export class RetryLink68 extends Module {
   private readonly llrbKind: Uint8Array;
   /** Sequence number each LLRB entry was written with (self-check of the index arithmetic). */
   private readonly llrbSeq: Int16Array;
-  private readonly scratch = new Uint8Array(FLIT_SLOT_BYTES);
+  private readonly scratch = new Uint8Array(F68.slotBytes);
   // Views of each flit (LLRB entries, the 68 bytes of each channel slot) made at elaboration, so a
   // flit moves with one set() call; and the channel columns this module uses, cached.
   private readonly llrbFlits: readonly Uint8Array[];
@@ -224,37 +270,37 @@ export class RetryLink68 extends Module {
     if (!(Number.isInteger(p.retryBufferEntries) && p.retryBufferEntries >= MIN_LLRB_ENTRIES && p.retryBufferEntries < SEQ_MOD)) {
       throw new ConfigError(`${this.path}.retryBufferEntries`, `must be an integer in ${MIN_LLRB_ENTRIES}..${SEQ_MOD - 1} (CXL 3.x LLRB minimum), got ${p.retryBufferEntries}`);
     }
-    if (!(Number.isInteger(p.maxNumRetry) && p.maxNumRetry >= 1 && p.maxNumRetry < 2 ** NUM_RETRY_BITS)) throw new ConfigError(`${this.path}.maxNumRetry`, 'must be an integer in 1..31');
-    if (!(Number.isInteger(p.maxNumPhyReinit) && p.maxNumPhyReinit >= 1 && p.maxNumPhyReinit < 2 ** NUM_RETRY_BITS)) throw new ConfigError(`${this.path}.maxNumPhyReinit`, 'must be an integer in 1..31');
+    if (!(Number.isInteger(p.maxNumRetry) && p.maxNumRetry >= 1 && p.maxNumRetry < 2 ** Llr.numRetryBits)) throw new ConfigError(`${this.path}.maxNumRetry`, 'must be an integer in 1..31');
+    if (!(Number.isInteger(p.maxNumPhyReinit) && p.maxNumPhyReinit >= 1 && p.maxNumPhyReinit < 2 ** Llr.numRetryBits)) throw new ConfigError(`${this.path}.maxNumPhyReinit`, 'must be an integer in 1..31');
     if (!(Number.isInteger(p.retryTimeoutCycles) && p.retryTimeoutCycles >= 1)) throw new ConfigError(`${this.path}.retryTimeoutCycles`, 'must be an integer ≥ 1');
-    if (!(Number.isInteger(p.ackForceThreshold) && p.ackForceThreshold >= ACKS_PER_AK && p.ackForceThreshold <= Math.min(MAX_FULL_ACK, p.retryBufferEntries - 2))) {
-      throw new ConfigError(`${this.path}.ackForceThreshold`, `must be an integer in ${ACKS_PER_AK}..retryBufferEntries-2`);
+    if (!(Number.isInteger(p.ackForceThreshold) && p.ackForceThreshold >= Llr.acksPerAk && p.ackForceThreshold <= Math.min(Llr.maxFullAck, p.retryBufferEntries - 2))) {
+      throw new ConfigError(`${this.path}.ackForceThreshold`, `must be an integer in ${Llr.acksPerAk}..retryBufferEntries-2`);
     }
     if (phyTx.params.flitMode !== '68B' || phyRx.params.flitMode !== '68B') throw new ConfigError(`${this.path}`, 'RetryLink68 needs 68B PHYs');
     this.depth = p.retryBufferEntries;
     this.ackTimerCycles = Math.max(1, nsToCycles(p.ackTimerNs, this.ctx));
     this.ackForceThreshold = p.ackForceThreshold;
-    this.llrb = new Uint8Array(this.depth * F68_BYTES);
+    this.llrb = new Uint8Array(this.depth * F68.bytes);
     this.llrbKind = new Uint8Array(this.depth);
     this.llrbSeq = new Int16Array(this.depth);
-    this.llrbFlits = recordViews(this.llrb, this.depth, F68_BYTES, F68_BYTES);
-    this.scratchFlit = this.scratch.subarray(0, F68_BYTES);
-    this.srcFlits = recordViews(txSrc.bytes, txSrc.depth, FLIT_SLOT_BYTES, F68_BYTES);
+    this.llrbFlits = recordViews(this.llrb, this.depth, F68.bytes, F68.bytes);
+    this.scratchFlit = this.scratch.subarray(0, F68.bytes);
+    this.srcFlits = recordViews(txSrc.bytes, txSrc.depth, F68.slotBytes, F68.bytes);
     this.srcKind = txSrc.col.kind;
     this.rxDstKind = rxDst.col.kind;
     this.rxDstSeq = rxDst.col.seq;
     this.txInKind = phyTx.txIn.col.kind;
     this.txInSeq = phyTx.txIn.col.seq;
     this.rxIn = phyRx.rxOut;
-    this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, FLIT_SLOT_BYTES, F68_BYTES);
+    this.rxInFlits = recordViews(phyRx.rxOut.bytes, phyRx.rxOut.depth, F68.slotBytes, F68.bytes);
     this.rxInKind = phyRx.rxOut.col.kind;
     this.rxInSeq = phyRx.rxOut.col.seq;
     this.rxInStatus = phyRx.rxOut.col.phyStatus;
 
-    this.lrsm = this.reg('lrsm', 3, Lrsm.Normal);
+    this.lrsm = this.reg('lrsm', 3, Lr.Normal);
     this.eseq = this.reg('eseq', 8, 0);
-    this.numRetry = this.reg('numRetry', NUM_RETRY_BITS, 0);
-    this.numPhyReinit = this.reg('numPhyReinit', NUM_RETRY_BITS, 0);
+    this.numRetry = this.reg('numRetry', Llr.numRetryBits, 0);
+    this.numPhyReinit = this.reg('numPhyReinit', Llr.numRetryBits, 0);
     this.timeout = this.reg('timeout', 32, 0);
     this.framesSeen = this.reg('framesSeen', 3, 0);
     this.phyReinitReq = this.reg('phyReinitReq', 1, 0);
@@ -262,16 +308,16 @@ export class RetryLink68 extends Module {
     this.ackPtr = this.reg('ackPtr', 8, 0);
     this.rdPtr = this.reg('rdPtr', 8, 0);
     this.wrIdx = this.reg('wrIdx', 8, 0);
-    this.ctlSeq = this.reg('ctlSeq', 2, CtlSeq.None);
+    this.ctlSeq = this.reg('ctlSeq', 2, Ctl.None);
     this.ctlIdx = this.reg('ctlIdx', 3, 0);
     this.ackPending = this.reg('ackPending', 1, 0);
     this.ackEseq = this.reg('ackEseq', 8, 0);
-    this.ackEcho = this.reg('ackEcho', NUM_RETRY_BITS, 0);
+    this.ackEcho = this.reg('ackEcho', Llr.numRetryBits, 0);
     this.pendingAcks = this.reg('pendingAcks', 9, 0);
     this.ackIdle = this.reg('ackIdle', 16, 0);
     // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
     this.probeGroup(['llrbOccupancy', 'crcErrors', 'retryReqsSent', 'replayedFlits'], [8, 32, 32, 32], (v) => {
-      v[0] = (this.wrPtr.q - this.ackPtr.q) & (SEQ_MOD - 1);
+      v[0] = (this.wrPtr.q - this.ackPtr.q) & Llr.seqMask;
       v[1] = this.crcErrors;
       v[2] = this.retryReqsSent;
       v[3] = this.replayedFlits;
@@ -283,7 +329,7 @@ export class RetryLink68 extends Module {
     this.retryReqsSent = this.retryAcksSent = this.replayedFlits = this.discarded = this.llcrdSent = this.llcrdConsumed = 0;
     this.timeouts = this.phyReinits = this.staleAcks = this.badRetryReqs = this.ackOverflows = this.seqMismatches = 0;
     this.firstSeqMismatchCycle = -1;
-    this.settled = this.lrsm.q === Lrsm.Normal && this.rdPtr.q === this.wrPtr.q && this.ctlSeq.q === CtlSeq.None && this.ackPending.q === 0 && this.phyReinitReq.q === 0;
+    this.settled = this.lrsm.q === Lr.Normal && this.rdPtr.q === this.wrPtr.q && this.ctlSeq.q === Ctl.None && this.ackPending.q === 0 && this.phyReinitReq.q === 0;
   }
 
   /** Retries this end asked for (entries into LLRREQ, including after TIMEOUT). */
@@ -320,7 +366,7 @@ export class RetryLink68 extends Module {
     // LLCRD due (forced: ≥ ackForceThreshold acks; timed: ≥ 2 acks idle for ackTimerCycles). Then
     // receive() and transmit() would leave every register as it is except the ack idle timer.
     const pa = this.pendingAcks.q;
-    if (!this.ctx.fullEvaluate && this.settled && pa < this.ackForceThreshold && (pa < 2 || this.ackIdle.q < this.ackTimerCycles) && !this.rxIn.valid() && !this.txSrc.valid()) {
+    if (this.ctx.fullEvaluate === false && this.settled === true && pa < this.ackForceThreshold && (pa < 2 || this.ackIdle.q < this.ackTimerCycles) && !this.rxIn.valid() && !this.txSrc.valid()) {
       this.ackTimer(pa > 0, false);
       return;
     }
@@ -358,7 +404,7 @@ export class RetryLink68 extends Module {
     this.ackEseq.d = this.ackReqEseq;
     this.ackEcho.d = this.ackReqEcho;
     this.phyReinitReq.d = this.reinitPulse;
-    this.settled = this.lr === Lrsm.Normal && this.rp === this.wp && this.ctlSeq.d === CtlSeq.None && this.ackReq === 0 && this.reinitPulse === 0;
+    this.settled = this.lr === Lr.Normal && this.rp === this.wp && this.ctlSeq.d === Ctl.None && this.ackReq === 0 && this.reinitPulse === 0;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -370,45 +416,45 @@ export class RetryLink68 extends Module {
     while (inCh.valid()) {
       const s = inCh.pop();
       const status = this.rxInStatus[s]!;
-      if (status === PhyStatus.Lost) {
+      if (status === Status.Lost) {
         this.phyLost++;
         this.badFlit();
         continue;
       }
-      if (status === PhyStatus.Retrained) {
+      if (status === Status.Retrained) {
         this.retrains++;
         this.retrained();
         continue;
       }
       const buf = inCh.bytes;
-      const off = s * FLIT_SLOT_BYTES;
+      const off = s * F68.slotBytes;
       // Protocol ID: an 8-bit code sent twice; one good copy is enough (CXL 1.1 §6.2.2).
-      if (buf[off] !== PID_CACHEMEM_BYTE && buf[off + 1] !== PID_CACHEMEM_BYTE) {
+      if (buf[off] !== F68.pidCacheMemByte && buf[off + 1] !== F68.pidCacheMemByte) {
         this.crcErrors++;
         this.badFlit();
         continue;
       }
       // One bad copy is corrected, not retried; counted so an injected fault is never invisible.
-      if (buf[off] !== PID_CACHEMEM_BYTE || buf[off + 1] !== PID_CACHEMEM_BYTE) this.protocolIdCorrected++;
+      if (buf[off] !== F68.pidCacheMemByte || buf[off + 1] !== F68.pidCacheMemByte) this.protocolIdCorrected++;
       // An Intact flit carries the bytes and CRC our peer's TX wrote: the check would pass (Phy.ts).
-      if ((status !== PhyStatus.Intact || this.ctx.fullEvaluate) && !checkCrc16Flit68(buf, off + F68_FLIT_OFF)) {
+      if ((status !== Status.Intact || this.ctx.fullEvaluate === true) && !checkCrc16Flit68(buf, off + F68.flitOff)) {
         this.crcErrors++;
         this.badFlit();
         continue;
       }
       const kind = this.rxInKind[s]!;
-      if (kind === FlitKind.Control && getLlCtrl68(buf, off) === LlCtrl.RETRY) {
+      if (kind === Kind.Control && getLlCtrl68(buf, off) === Ctrl.RETRY) {
         this.retryFlit(buf, off);
         continue;
       }
       this.fs = 0;
-      if (this.lr === Lrsm.Normal && this.rxInSeq[s] !== this.es) {
+      if (this.lr === Lr.Normal && this.rxInSeq[s] !== this.es) {
         if (this.seqMismatches++ === 0) this.firstSeqMismatchCycle = this.ctx.cycle;
       }
       this.retryable(kind, s, buf, off);
     }
     // TIMEOUT counts only while both directions are up: a retraining PHY is not a lost RETRY.Ack.
-    if (this.lr === Lrsm.LocalIdle && this.phyTx.linkState.q === PhyState.Up && this.phyRx.linkState.q === PhyState.Up) {
+    if (this.lr === Lr.LocalIdle && this.phyTx.linkState.q === LinkState.Up && this.phyRx.linkState.q === LinkState.Up) {
       this.to++;
       if (this.to >= this.params.retryTimeoutCycles) {
         this.timeouts++;
@@ -420,64 +466,64 @@ export class RetryLink68 extends Module {
   /** A bad flit: start a retry unless one is already under way. */
   private badFlit(): void {
     this.fs = 0;
-    if (this.lr === Lrsm.Normal) this.requestRetry();
+    if (this.lr === Lr.Normal) this.requestRetry();
   }
 
   private retrained(): void {
     this.fs = 0;
-    if (this.lr === Lrsm.Normal || this.lr === Lrsm.PhyReinit || this.lr === Lrsm.LocalIdle) this.requestRetry();
+    if (this.lr === Lr.Normal || this.lr === Lr.PhyReinit || this.lr === Lr.LocalIdle) this.requestRetry();
   }
 
   /** Enter LLRREQ (NUM_RETRY + 1), or escalate to a PHY re-init / ABORT past the limits. */
   private requestRetry(): void {
-    if (this.lr === Lrsm.Abort) return;
+    if (this.lr === Lr.Abort) return;
     this.to = 0;
     if (this.nr >= this.params.maxNumRetry) {
       this.nr = 0;
       if (this.npr >= this.params.maxNumPhyReinit) {
-        this.lr = Lrsm.Abort;
+        this.lr = Lr.Abort;
         return;
       }
       this.npr++;
       this.phyReinits++;
       this.reinitPulse = 1;
-      this.lr = Lrsm.PhyReinit;
+      this.lr = Lr.PhyReinit;
       return;
     }
     this.nr++;
     this.retryRequests++;
-    this.lr = Lrsm.LlrReq;
+    this.lr = Lr.LlrReq;
   }
 
   private retryFlit(buf: Uint8Array, off: number): void {
     const sub = getSubType68(buf, off);
-    if (sub === RetrySub.Frame) {
-      if (this.fs < RETRY_FRAMES) this.fs++;
+    if (sub === Sub.retryFrame) {
+      if (this.fs < Llr.retryFrames) this.fs++;
       return;
     }
-    const framed = this.fs >= RETRY_FRAMES_TO_ACCEPT;
+    const framed = this.fs >= Llr.framesToAccept;
     this.fs = 0;
     if (!framed) return;
-    if (sub === RetrySub.Req) {
-      const e = getCtlPayload68(buf, off, REQ_ESEQ, 8);
-      const occ = (this.wp - this.ap) & (SEQ_MOD - 1);
-      if (((e - this.ap) & (SEQ_MOD - 1)) > occ) {
+    if (sub === Sub.retryReq) {
+      const e = getCtlPayload68(buf, off, Fld.reqEseq, 8);
+      const occ = (this.wp - this.ap) & Llr.seqMask;
+      if (((e - this.ap) & Llr.seqMask) > occ) {
         this.badRetryReqs++;
         return;
       }
       // Flits before ESeq reached the peer; their acks come in order with its traffic. Answer and replay from ESeq.
       this.ackReq = 1;
       this.ackReqEseq = e;
-      this.ackReqEcho = getCtlPayload68(buf, off, REQ_NUM_RETRY, NUM_RETRY_BITS);
-    } else if (sub === RetrySub.Ack) {
-      const echo = getCtlPayload68(buf, off, ACK_NUM_RETRY, NUM_RETRY_BITS);
-      const e = getCtlPayload68(buf, off, ACK_ESEQ, 8);
-      if (this.lr === Lrsm.LocalIdle) {
+      this.ackReqEcho = getCtlPayload68(buf, off, Fld.reqNumRetry, Llr.numRetryBits);
+    } else if (sub === Sub.retryAck) {
+      const echo = getCtlPayload68(buf, off, Fld.ackNumRetry, Llr.numRetryBits);
+      const e = getCtlPayload68(buf, off, Fld.ackEseq, 8);
+      if (this.lr === Lr.LocalIdle) {
         if (echo === this.nr && e === this.es) {
-          this.lr = Lrsm.Normal;
+          this.lr = Lr.Normal;
           this.to = 0;
         }
-      } else if (this.lr === Lrsm.Normal) {
+      } else if (this.lr === Lr.Normal) {
         this.staleAcks++;
         this.requestRetry();
       }
@@ -486,14 +532,14 @@ export class RetryLink68 extends Module {
 
   /** A CRC-good retryable flit in rxOut slot `slot` (bytes buf[off..]). */
   private retryable(kind: number, slot: number, buf: Uint8Array, off: number): void {
-    if (this.lr !== Lrsm.Normal) {
+    if (this.lr !== Lr.Normal) {
       this.discarded++;
       return;
     }
-    const isLlcrd = kind === FlitKind.Control && getLlCtrl68(buf, off) === LlCtrl.LLCRD && getSubType68(buf, off) === LLCRD_ACK_SUB;
+    const isLlcrd = kind === Kind.Control && getLlCtrl68(buf, off) === Ctrl.LLCRD && getSubType68(buf, off) === Sub.llcrdAck;
     // An LLCRD that returns no credits only carries acks: it ends here. The unpacker never sees it,
     // so it cannot disturb the unpacker's all-data (rollover) tracking.
-    const forUnpacker = !isLlcrd || getHdr68(buf, off, HDR68_CRD_FIRST, HDR68_CRD_BITS) !== 0;
+    const forUnpacker = !isLlcrd || getHdr68(buf, off, Fld.hdrCrdFirst, Fld.hdrCrdBits) !== 0;
     const out = this.rxDst;
     if (forUnpacker && !out.canPush()) {
       // The unpacker is not keeping up: drop and have the peer replay (no flit is ever lost).
@@ -506,35 +552,35 @@ export class RetryLink68 extends Module {
       this.rxDstKind[o] = kind;
       this.rxDstSeq[o] = this.es;
       const dst = out.bytes;
-      const d0 = o * FLIT_SLOT_BYTES;
+      const d0 = o * F68.slotBytes;
       dst.set(this.rxInFlits[slot]!, d0);
       // Repair a single bad protocol-ID copy so the unpacker sees a clean flit.
-      dst[d0] = PID_CACHEMEM_BYTE;
-      dst[d0 + 1] = PID_CACHEMEM_BYTE;
+      dst[d0] = F68.pidCacheMemByte;
+      dst[d0 + 1] = F68.pidCacheMemByte;
       this.flitsDelivered++;
     } else {
       this.llcrdConsumed++;
     }
-    this.es = (this.es + 1) & (SEQ_MOD - 1);
+    this.es = (this.es + 1) & Llr.seqMask;
     this.nr = 0;
     this.npr = 0;
-    if (this.pa < MAX_FULL_ACK * 2) this.pa++;
+    if (this.pa < Llr.maxFullAck * 2) this.pa++;
     // Acks the peer sent us (exactly once: only for flits accepted in order).
     let acks = 0;
     if (isLlcrd) {
-      acks = getCtlPayload68(buf, off, LLCRD_ACK_LO, 3) | (getAk68(buf, off) ? ACKS_PER_AK : 0) | (getCtlPayload68(buf, off, LLCRD_ACK_HI, 4) << 4);
-    } else if (kind !== FlitKind.AllData && getAk68(buf, off)) {
-      acks = ACKS_PER_AK;
+      acks = getCtlPayload68(buf, off, Fld.llcrdAckLo, 3) | (getAk68(buf, off) ? Llr.acksPerAk : 0) | (getCtlPayload68(buf, off, Fld.llcrdAckHi, 4) << 4);
+    } else if (kind !== Kind.AllData && getAk68(buf, off)) {
+      acks = Llr.acksPerAk;
     }
     if (acks > 0) {
-      const occ = (this.wp - this.ap) & (SEQ_MOD - 1);
+      const occ = (this.wp - this.ap) & Llr.seqMask;
       if (acks > occ) {
         this.ackOverflows++;
         acks = occ;
       }
       // A replay in progress never restarts below the acked point.
-      const rdAhead = (this.rp - this.ap) & (SEQ_MOD - 1);
-      this.ap = (this.ap + acks) & (SEQ_MOD - 1);
+      const rdAhead = (this.rp - this.ap) & Llr.seqMask;
+      this.ap = (this.ap + acks) & Llr.seqMask;
       if (rdAhead < acks) this.rp = this.ap;
     }
   }
@@ -553,61 +599,61 @@ export class RetryLink68 extends Module {
     let seq = this.ctlSeq.q;
     let idx = this.ctlIdx.q;
     let sentAck = false;
-    if (seq === CtlSeq.None && this.ackReq === 1) {
-      seq = CtlSeq.Ack;
+    if (seq === Ctl.None && this.ackReq === 1) {
+      seq = Ctl.Ack;
       idx = 0;
-    } else if (seq === CtlSeq.None && this.lr === Lrsm.LlrReq) {
-      seq = CtlSeq.Req;
+    } else if (seq === Ctl.None && this.lr === Lr.LlrReq) {
+      seq = Ctl.Req;
       idx = 0;
     }
-    if (seq !== CtlSeq.None) {
+    if (seq !== Ctl.None) {
       const b = this.scratch;
-      if (idx < RETRY_FRAMES) {
-        buildControl68(b, 0, LlCtrl.RETRY, RetrySub.Frame);
+      if (idx < Llr.retryFrames) {
+        buildControl68(b, 0, Ctrl.RETRY, Sub.retryFrame);
         idx++;
-      } else if (seq === CtlSeq.Ack) {
-        buildControl68(b, 0, LlCtrl.RETRY, RetrySub.Ack);
-        const occ = (this.wp - this.ap) & (SEQ_MOD - 1);
-        setCtlPayload68(b, 0, ACK_EMPTY, 1, occ === 0 ? 1 : 0);
-        setCtlPayload68(b, 0, ACK_NUM_RETRY, NUM_RETRY_BITS, this.ackReqEcho);
-        setCtlPayload68(b, 0, ACK_WRPTR, 8, this.wp);
-        setCtlPayload68(b, 0, ACK_ESEQ, 8, this.ackReqEseq);
-        setCtlPayload68(b, 0, ACK_FREEBUF, 8, this.depth - occ);
+      } else if (seq === Ctl.Ack) {
+        buildControl68(b, 0, Ctrl.RETRY, Sub.retryAck);
+        const occ = (this.wp - this.ap) & Llr.seqMask;
+        setCtlPayload68(b, 0, Fld.ackEmpty, 1, occ === 0 ? 1 : 0);
+        setCtlPayload68(b, 0, Fld.ackNumRetry, Llr.numRetryBits, this.ackReqEcho);
+        setCtlPayload68(b, 0, Fld.ackWrPtr, 8, this.wp);
+        setCtlPayload68(b, 0, Fld.ackEseq, 8, this.ackReqEseq);
+        setCtlPayload68(b, 0, Fld.ackFreeBuf, 8, this.depth - occ);
         // Replay from the peer's ESeq (checked against the LLRB window when the Req arrived; acks since
         // then only cover flits before it, so this guard only matters for CRC-valid garbage).
-        this.rp = ((this.ackReqEseq - this.ap) & (SEQ_MOD - 1)) <= occ ? this.ackReqEseq : this.ap;
+        this.rp = ((this.ackReqEseq - this.ap) & Llr.seqMask) <= occ ? this.ackReqEseq : this.ap;
         this.ackReq = 0;
         this.retryAcksSent++;
-        seq = CtlSeq.None;
+        seq = Ctl.None;
         idx = 0;
       } else {
-        buildControl68(b, 0, LlCtrl.RETRY, RetrySub.Req);
-        setCtlPayload68(b, 0, REQ_ESEQ, 8, this.es);
-        setCtlPayload68(b, 0, REQ_NUM_RETRY, NUM_RETRY_BITS, this.nr);
-        setCtlPayload68(b, 0, REQ_NUM_PHY_REINIT, NUM_RETRY_BITS, this.npr);
+        buildControl68(b, 0, Ctrl.RETRY, Sub.retryReq);
+        setCtlPayload68(b, 0, Fld.reqEseq, 8, this.es);
+        setCtlPayload68(b, 0, Fld.reqNumRetry, Llr.numRetryBits, this.nr);
+        setCtlPayload68(b, 0, Fld.reqNumPhyReinit, Llr.numRetryBits, this.npr);
         this.retryReqsSent++;
         // The Req is out: wait for the Ack (TIMEOUT runs from here). A new error meanwhile restarts it.
-        if (this.lr === Lrsm.LlrReq) {
-          this.lr = Lrsm.LocalIdle;
+        if (this.lr === Lr.LlrReq) {
+          this.lr = Lr.LocalIdle;
           this.to = 0;
         }
-        seq = CtlSeq.None;
+        seq = Ctl.None;
         idx = 0;
       }
-      writeCrc16Flit68(b, F68_FLIT_OFF);
-      this.send(this.scratchFlit, FlitKind.Control, -1);
+      writeCrc16Flit68(b, F68.flitOff);
+      this.send(this.scratchFlit, Kind.Control, -1);
     } else if (this.rp !== this.wp) {
       const i = this.llrbIndex(this.rp);
       if (this.llrbSeq[i] !== this.rp) this.fail(`LLRB entry ${i} holds seq ${this.llrbSeq[i]}, replay wants ${this.rp} (WrPtr ${this.wp}, AckPtr ${this.ap})`);
       this.send(this.llrbFlits[i]!, this.llrbKind[i]!, this.rp);
-      this.rp = (this.rp + 1) & (SEQ_MOD - 1);
+      this.rp = (this.rp + 1) & Llr.seqMask;
       this.replayedFlits++;
     } else {
-      const free = this.depth - ((this.wp - this.ap) & (SEQ_MOD - 1));
+      const free = this.depth - ((this.wp - this.ap) & Llr.seqMask);
       const src = this.txSrc;
       // Control flits may not interleave with all-data flits (CXL 3.1 §4.2.5): while the packer is
       // in the middle of a rollover, a forced LLCRD waits, unless the LLRB has only the reserved entry.
-      const midRollover = src.valid() && this.srcKind[src.peek()] === FlitKind.AllData;
+      const midRollover = src.valid() && this.srcKind[src.peek()] === Kind.AllData;
       if (free >= 1 && this.pa >= this.ackForceThreshold && (!midRollover || free < 2)) {
         this.sendLlcrd();
         sentAck = true;
@@ -628,7 +674,7 @@ export class RetryLink68 extends Module {
   }
 
   private llrbIndex(seq: number): number {
-    const back = (this.wp - seq) & (SEQ_MOD - 1);
+    const back = (this.wp - seq) & Llr.seqMask;
     return (this.wi - back + this.depth) % this.depth;
   }
 
@@ -637,9 +683,9 @@ export class RetryLink68 extends Module {
     const i = this.wi;
     this.llrbKind[i] = kind;
     this.llrbSeq[i] = this.wp;
-    writeCrc16Flit68(this.llrb, i * F68_BYTES + F68_FLIT_OFF);
+    writeCrc16Flit68(this.llrb, i * F68.bytes + F68.flitOff);
     this.send(this.llrbFlits[i]!, kind, this.wp);
-    this.wp = (this.wp + 1) & (SEQ_MOD - 1);
+    this.wp = (this.wp + 1) & Llr.seqMask;
     this.wi = this.wi + 1 === this.depth ? 0 : this.wi + 1;
     this.rp = this.wp;
   }
@@ -648,16 +694,16 @@ export class RetryLink68 extends Module {
     const s = src.pop();
     const kind = this.srcKind[s]!;
     const b = this.llrb;
-    const off = this.wi * F68_BYTES;
+    const off = this.wi * F68.bytes;
     b.set(this.srcFlits[s]!, off);
     let acked = false;
-    if (kind === FlitKind.Control && getLlCtrl68(b, off) === LlCtrl.LLCRD && getSubType68(b, off) === LLCRD_ACK_SUB) {
+    if (kind === Kind.Control && getLlCtrl68(b, off) === Ctrl.LLCRD && getSubType68(b, off) === Sub.llcrdAck) {
       acked = this.fillFullAck(b, off);
-    } else if (kind !== FlitKind.AllData) {
-      const ak = this.pa >= ACKS_PER_AK;
+    } else if (kind !== Kind.AllData) {
+      const ak = this.pa >= Llr.acksPerAk;
       setAk68(b, off, ak);
       if (ak) {
-        this.pa -= ACKS_PER_AK;
+        this.pa -= Llr.acksPerAk;
         acked = true;
       }
     }
@@ -666,20 +712,20 @@ export class RetryLink68 extends Module {
   }
 
   private fillFullAck(b: Uint8Array, off: number): boolean {
-    const n = this.pa < MAX_FULL_ACK ? this.pa : MAX_FULL_ACK;
-    setCtlPayload68(b, off, LLCRD_ACK_LO, 3, n & 7);
-    setHdr68(b, off, HDR68_AK, 1, (n >> 3) & 1);
-    setCtlPayload68(b, off, LLCRD_ACK_HI, 4, n >> 4);
+    const n = this.pa < Llr.maxFullAck ? this.pa : Llr.maxFullAck;
+    setCtlPayload68(b, off, Fld.llcrdAckLo, 3, n & 7);
+    setHdr68(b, off, F68.hdrAk, 1, (n >> 3) & 1);
+    setCtlPayload68(b, off, Fld.llcrdAckHi, 4, n >> 4);
     this.pa -= n;
     return n > 0;
   }
 
   private sendLlcrd(): void {
-    const off = this.wi * F68_BYTES;
-    buildControl68(this.llrb, off, LlCtrl.LLCRD, LLCRD_ACK_SUB);
+    const off = this.wi * F68.bytes;
+    buildControl68(this.llrb, off, Ctrl.LLCRD, Sub.llcrdAck);
     this.fillFullAck(this.llrb, off);
     this.llcrdSent++;
-    this.commitNew(FlitKind.Control);
+    this.commitNew(Kind.Control);
   }
 
   /** Push a 68B flit (a view made at elaboration) into the PHY. */
@@ -688,7 +734,7 @@ export class RetryLink68 extends Module {
     const o = txIn.push();
     this.txInKind[o] = kind;
     this.txInSeq[o] = seq;
-    txIn.bytes.set(flit, o * FLIT_SLOT_BYTES);
+    txIn.bytes.set(flit, o * F68.slotBytes);
     this.flitsSent++;
   }
 }
