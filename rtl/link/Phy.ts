@@ -30,12 +30,29 @@ import { FLIT_SLOT_BYTES } from '../flit/FlitFormat.ts';
  * waves, messages and flit bytes.
  */
 
+/**
+ * The per-cycle code's numbers as `const enum`s: the TypeScript transform writes their members as
+ * literals, where a module-level constant or enum object is loaded and type-checked at each use in
+ * V8's optimized code. They mirror the exported PhyStatus / PhyState objects (checked at load).
+ */
+const enum Status { Flit = 0, Lost = 1, Retrained = 2, Intact = 3 }
+const enum State { Up = 0, Down = 1, Training = 2 }
+/** Mirror of FLIT_SLOT_BYTES (FlitFormat.ts), checked at load. */
+const enum Slot { bytes = 256 }
+if (FLIT_SLOT_BYTES !== Slot.bytes) throw new Error('Phy: Slot.bytes disagrees with FLIT_SLOT_BYTES');
+
 export const PhyStatus = { Flit: 0, Lost: 1, Retrained: 2, Intact: 3 } as const;
 export const PHY_OUT_FIELDS = ['kind', 'seq', 'phyStatus'] as const;
 export const PHY_IN_FIELDS = ['kind', 'seq'] as const;
 
 /** Link state (register `linkState`). */
 export const PhyState = { Up: 0, Down: 1, Training: 2 } as const;
+if (
+  PhyStatus.Flit !== Status.Flit || PhyStatus.Lost !== Status.Lost || PhyStatus.Retrained !== Status.Retrained || PhyStatus.Intact !== Status.Intact ||
+  PhyState.Up !== State.Up || PhyState.Down !== State.Down || PhyState.Training !== State.Training
+) {
+  throw new Error('Phy: the Status / State const enums disagree with PhyStatus / PhyState');
+}
 
 /** Bits on the wire per flit. */
 export const FLIT68_WIRE_BITS = 68 * 8;
@@ -189,10 +206,10 @@ export class Phy extends Module {
     });
     this.rng = new Rng(p.seed);
 
-    this.txIn = this.channel('txIn', 2, PHY_IN_FIELDS, FLIT_SLOT_BYTES);
+    this.txIn = this.channel('txIn', 2, PHY_IN_FIELDS, Slot.bytes);
     // The RX drains every cycle; room for the most flits one cycle can complete, plus a marker.
     const perCycle = Math.ceil(this.den / this.num) + 1;
-    this.rxOut = this.channel('rxOut', perCycle + 2, PHY_OUT_FIELDS, FLIT_SLOT_BYTES);
+    this.rxOut = this.channel('rxOut', perCycle + 2, PHY_OUT_FIELDS, Slot.bytes);
     this.cap = (this.serializationCycles + this.latencyCycles + 3) * perCycle + 2;
     this.flArrive = new Float64Array(this.cap);
     this.flKind = new Float64Array(this.cap);
@@ -200,14 +217,14 @@ export class Phy extends Module {
     this.flStatus = new Uint8Array(this.cap);
     this.flBytes = new Uint8Array(this.cap * this.flitBytes);
     this.flFlits = recordViews(this.flBytes, this.cap, this.flitBytes, this.flitBytes);
-    this.txInFlits = recordViews(this.txIn.bytes, this.txIn.depth, FLIT_SLOT_BYTES, this.flitBytes);
+    this.txInFlits = recordViews(this.txIn.bytes, this.txIn.depth, Slot.bytes, this.flitBytes);
     this.txInKind = this.txIn.col.kind;
     this.txInSeq = this.txIn.col.seq;
     this.rxOutKind = this.rxOut.col.kind;
     this.rxOutSeq = this.rxOut.col.seq;
     this.rxOutStatus = this.rxOut.col.phyStatus;
 
-    this.linkState = this.reg('linkState', 2, PhyState.Up);
+    this.linkState = this.reg('linkState', 2, State.Up);
     this.stateLeft = this.reg('stateLeft', 32, 0);
     this.wireDebt = this.reg('wireDebt', 48, 0);
     this.nextWindow = this.reg('nextWindow', 16, 0);
@@ -248,7 +265,7 @@ export class Phy extends Module {
     const w = this.nextWindow.q;
     const goDown = w < this.windowStart.length && cycle >= this.windowStart[w]!;
     let reinit = false;
-    if (state === PhyState.Up) {
+    if (state === State.Up) {
       for (let i = 0; i < this.reinitSources.length; i++) {
         if (this.reinitSources[i]!.q === 1) {
           reinit = true;
@@ -259,7 +276,7 @@ export class Phy extends Module {
     // Quiet cycle: the link is up and stays up, nothing waits in txIn and nothing is due to arrive.
     // The code below would then only pay off this cycle's share of the wire debt (the tail of the
     // last flit started), writing every other register back unchanged.
-    if (!this.ctx.fullEvaluate && state === PhyState.Up && !goDown && !reinit && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) {
+    if (this.ctx.fullEvaluate === false && state === State.Up && !goDown && !reinit && !this.txIn.valid() && (this.flCount === 0 || this.flArrive[this.flHead]! > cycle)) {
       if (debt !== 0) this.wireDebt.d = debt > this.den ? debt - this.den : 0;
       return;
     }
@@ -267,32 +284,32 @@ export class Phy extends Module {
       this.nextWindow.d = w + 1;
       this.linkDowns++;
       this.flushInFlight();
-      state = PhyState.Down;
+      state = State.Down;
       left = this.windowLen[w]!;
       debt = 0;
     } else if (reinit) {
       this.reinits++;
       this.flushInFlight();
-      state = PhyState.Training;
+      state = State.Training;
       left = this.retrainCycles;
       debt = 0;
-    } else if (state !== PhyState.Up) {
+    } else if (state !== State.Up) {
       left--;
       if (left <= 0) {
-        if (state === PhyState.Down) {
-          state = PhyState.Training;
+        if (state === State.Down) {
+          state = State.Training;
           left = this.retrainCycles;
         }
         if (left <= 0) {
-          state = PhyState.Up;
+          state = State.Up;
           left = 0;
-          this.enqueueMarker(cycle + this.latencyCycles, PhyStatus.Retrained);
+          this.enqueueMarker(cycle + this.latencyCycles, Status.Retrained);
         }
       }
     }
 
     // ---- transmit: start as many flits as the wire frees this cycle ----
-    if (state === PhyState.Up) {
+    if (state === State.Up) {
       const txIn = this.txIn;
       while (debt < this.den && txIn.valid()) {
         const s = txIn.pop();
@@ -314,7 +331,7 @@ export class Phy extends Module {
       this.rxOutKind[o] = this.flKind[h]!;
       this.rxOutSeq[o] = this.flSeq[h]!;
       this.rxOutStatus[o] = this.flStatus[h]!;
-      out.bytes.set(this.flFlits[h]!, o * FLIT_SLOT_BYTES);
+      out.bytes.set(this.flFlits[h]!, o * Slot.bytes);
       this.flHead = h + 1 === this.cap ? 0 : h + 1;
       this.flCount--;
     }
@@ -359,7 +376,7 @@ export class Phy extends Module {
     const bits = this.flitBits;
 
     // Independent bit errors.
-    let status: number = this.bitsToNextError < bits ? PhyStatus.Flit : PhyStatus.Intact;
+    let status: number = this.bitsToNextError < bits ? Status.Flit : Status.Intact;
     while (this.bitsToNextError < bits) {
       const bit = this.bitsToNextError;
       buf[b0 + (bit >> 3)] = buf[b0 + (bit >> 3)]! ^ (1 << (bit & 7));
@@ -370,14 +387,14 @@ export class Phy extends Module {
     // Burst errors: every bit of the burst flipped (a worst-case burst), clipped at the flit's end.
     if (this.burstRate > 0 && this.rng.nextFloat() < this.burstRate) {
       this.bursts++;
-      status = PhyStatus.Flit;
+      status = Status.Flit;
       const start = this.rng.below(bits);
       const end = Math.min(bits, start + this.burstLength);
       for (let bit = start; bit < end; bit++) buf[b0 + (bit >> 3)] = buf[b0 + (bit >> 3)]! ^ (1 << (bit & 7));
     }
     if (this.dropRate > 0 && this.rng.nextFloat() < this.dropRate) {
       this.drops++;
-      status = PhyStatus.Lost;
+      status = Status.Lost;
     }
     this.flStatus[t] = status;
   }
