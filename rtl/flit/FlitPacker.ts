@@ -34,11 +34,29 @@ export interface FlitPackerParams {
 
 /** Width of the credit registers: credit counters saturate at 2^16 - 1 (CXL 3.1 §4.2.7). */
 export const CREDIT_BITS = 16;
-const CREDIT_MAX = 2 ** CREDIT_BITS - 1;
 /** Width of the flit sequence counter written into flitOut.seq (wraps). */
 export const FLIT_SEQ_BITS = 16;
-/** Its wrap value, computed once: `2 ** FLIT_SEQ_BITS` in the per-flit code was a Math.pow call per flit. */
-const FLIT_SEQ_WRAP = 2 ** FLIT_SEQ_BITS;
+/**
+ * The per-cycle code's numbers as `const enum`s: the TypeScript transform writes their members as
+ * literals, where a module-level constant or another file's enum object (MsgClass) is loaded and
+ * type-checked at each use in V8's optimized code. Checked at load against what they stand for.
+ */
+const enum Pk {
+  /** 2 ** CREDIT_BITS - 1 */
+  creditMax = 65535,
+  /** 2 ** FLIT_SEQ_BITS */
+  flitSeqWrap = 65536,
+  /** FLIT_SLOT_BYTES (FlitFormat.ts) */
+  slotBytes = 256,
+}
+/** Mirror of MsgClass (opcodes.ts). */
+const enum Cls { M2SReq = 0, M2SRwD = 1, S2MNDR = 2, S2MDRS = 3 }
+if (
+  Pk.creditMax !== 2 ** CREDIT_BITS - 1 || Pk.flitSeqWrap !== 2 ** FLIT_SEQ_BITS || Pk.slotBytes !== FLIT_SLOT_BYTES ||
+  MsgClass.M2SReq !== Cls.M2SReq || MsgClass.M2SRwD !== Cls.M2SRwD || MsgClass.S2MNDR !== Cls.S2MNDR || MsgClass.S2MDRS !== Cls.S2MDRS
+) {
+  throw new Error('FlitPacker: a const enum disagrees with the constant it stands for');
+}
 
 /**
  * Flit packer (TX side of a CxlPort): takes CXL.mem messages from four input queues and emits at
@@ -94,13 +112,13 @@ export class FlitPacker extends Module {
     if (params.mode !== 68 && params.mode !== 256) throw new ConfigError(`${this.path}.mode`, 'must be 68 or 256');
     for (const k of ['req', 'rwd', 'ndr', 'drs'] as const) {
       const v = params.peerRxDepth[k];
-      if (!(Number.isInteger(v) && v >= 1 && v <= CREDIT_MAX)) throw new ConfigError(`${this.path}.peerRxDepth.${k}`, `must be an integer 1..${CREDIT_MAX}`);
+      if (!(Number.isInteger(v) && v >= 1 && v <= Pk.creditMax)) throw new ConfigError(`${this.path}.peerRxDepth.${k}`, `must be an integer 1..${Pk.creditMax}`);
     }
     this.txReq = memMsgChannel(this, 'txReq', params.txQueueDepth);
     this.txRwD = memMsgChannel(this, 'txRwD', params.txQueueDepth);
     this.txNdr = memMsgChannel(this, 'txNdr', params.txQueueDepth);
     this.txDrs = memMsgChannel(this, 'txDrs', params.txQueueDepth);
-    this.flitOut = this.channel('flitOut', params.flitOutDepth, FLIT_FIELDS, FLIT_SLOT_BYTES);
+    this.flitOut = this.channel('flitOut', params.flitOutDepth, FLIT_FIELDS, Pk.slotBytes);
     this.creditsM2SReq = this.reg('creditsM2SReq', CREDIT_BITS, params.peerRxDepth.req);
     this.creditsM2SRwD = this.reg('creditsM2SRwD', CREDIT_BITS, params.peerRxDepth.rwd);
     this.creditsS2MNDR = this.reg('creditsS2MNDR', CREDIT_BITS, params.peerRxDepth.ndr);
@@ -143,7 +161,7 @@ export class FlitPacker extends Module {
     // queued and no data owed by earlier flits. Then the TX credits and the credits owed keep their
     // values, so unless a credit-only flit is due, only the age of the owed credits moves.
     if (
-      !this.ctx.fullEvaluate &&
+      this.ctx.fullEvaluate === false &&
       this.asm.owed === 0 && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid() &&
       (u === null || (
         u.crdRetM2SReq.q === 0 && u.crdRetM2SRwD.q === 0 && u.crdRetS2MNDR.q === 0 && u.crdRetS2MDRS.q === 0 &&
@@ -170,14 +188,14 @@ export class FlitPacker extends Module {
     let owedNdr = this.owedS2MNDR.q;
     let owedDrs = this.owedS2MDRS.q;
     if (u !== null) {
-      crReq = satAdd(crReq, u.crdRetM2SReq.q, CREDIT_MAX);
-      crRwD = satAdd(crRwD, u.crdRetM2SRwD.q, CREDIT_MAX);
-      crNdr = satAdd(crNdr, u.crdRetS2MNDR.q, CREDIT_MAX);
-      crDrs = satAdd(crDrs, u.crdRetS2MDRS.q, CREDIT_MAX);
-      owedReq = satAdd(owedReq, u.rxReq.lastPopped, CREDIT_MAX);
-      owedRwD = satAdd(owedRwD, u.rxRwD.lastPopped, CREDIT_MAX);
-      owedNdr = satAdd(owedNdr, u.rxNdr.lastPopped, CREDIT_MAX);
-      owedDrs = satAdd(owedDrs, u.rxDrs.lastPopped, CREDIT_MAX);
+      crReq = satAdd(crReq, u.crdRetM2SReq.q, Pk.creditMax);
+      crRwD = satAdd(crRwD, u.crdRetM2SRwD.q, Pk.creditMax);
+      crNdr = satAdd(crNdr, u.crdRetS2MNDR.q, Pk.creditMax);
+      crDrs = satAdd(crDrs, u.crdRetS2MDRS.q, Pk.creditMax);
+      owedReq = satAdd(owedReq, u.rxReq.lastPopped, Pk.creditMax);
+      owedRwD = satAdd(owedRwD, u.rxRwD.lastPopped, Pk.creditMax);
+      owedNdr = satAdd(owedNdr, u.rxNdr.lastPopped, Pk.creditMax);
+      owedDrs = satAdd(owedDrs, u.rxDrs.lastPopped, Pk.creditMax);
     }
     const asm = this.asm;
     const owedTotal = owedReq + owedRwD + owedNdr + owedDrs;
@@ -189,24 +207,24 @@ export class FlitPacker extends Module {
     const idle = asm.owed === 0 && !creditFlitDue && !this.txReq.valid() && !this.txRwD.valid() && !this.txNdr.valid() && !this.txDrs.valid();
     if (!idle && this.flitOut.canPush()) {
       const cr = this.cr;
-      cr[MsgClass.M2SReq] = crReq;
-      cr[MsgClass.M2SRwD] = crRwD;
-      cr[MsgClass.S2MNDR] = crNdr;
-      cr[MsgClass.S2MDRS] = crDrs;
+      cr[Cls.M2SReq] = crReq;
+      cr[Cls.M2SRwD] = crRwD;
+      cr[Cls.S2MNDR] = crNdr;
+      cr[Cls.S2MDRS] = crDrs;
       // `| 0` on numbers read from typed arrays: credit counts are small integers, and V8 keeps
       // every register's q and d as small integers only as long as no register is ever given a
       // double-typed number; one such store makes them boxed doubles in every register of the
       // design (~7 % slower). tb/sim/smallIntegers.test.ts checks this on the two-node system.
       if (this.packFlit(owedReq, owedRwD, owedNdr, owedDrs, creditFlitDue)) {
-        owedReq = (owedReq - asm.sent[MsgClass.M2SReq]!) | 0;
-        owedRwD = (owedRwD - asm.sent[MsgClass.M2SRwD]!) | 0;
-        owedNdr = (owedNdr - asm.sent[MsgClass.S2MNDR]!) | 0;
-        owedDrs = (owedDrs - asm.sent[MsgClass.S2MDRS]!) | 0;
+        owedReq = (owedReq - asm.sent[Cls.M2SReq]!) | 0;
+        owedRwD = (owedRwD - asm.sent[Cls.M2SRwD]!) | 0;
+        owedNdr = (owedNdr - asm.sent[Cls.S2MNDR]!) | 0;
+        owedDrs = (owedDrs - asm.sent[Cls.S2MDRS]!) | 0;
       }
-      crReq = cr[MsgClass.M2SReq]! | 0;
-      crRwD = cr[MsgClass.M2SRwD]! | 0;
-      crNdr = cr[MsgClass.S2MNDR]! | 0;
-      crDrs = cr[MsgClass.S2MDRS]! | 0;
+      crReq = cr[Cls.M2SReq]! | 0;
+      crRwD = cr[Cls.M2SRwD]! | 0;
+      crNdr = cr[Cls.S2MNDR]! | 0;
+      crDrs = cr[Cls.S2MDRS]! | 0;
     }
     this.creditsM2SReq.d = crReq;
     this.creditsM2SRwD.d = crRwD;
@@ -233,7 +251,7 @@ export class FlitPacker extends Module {
     // out this cycle. That slot is free (canPush), so no consumer reads it until it is pushed; if
     // nothing goes out, the next flit built there starts by zeroing it again.
     const sl = out.pendingSlot(out.pendingPushes);
-    asm.begin(out.bytes, sl * FLIT_SLOT_BYTES);
+    asm.begin(out.bytes, sl * Pk.slotBytes);
     // 68B fairness: data owed by earlier flits forces their direction. When the class whose turn
     // it is needs the other direction, this flit starts no new data message, so the owed data
     // drains and that class gets the next flit (the turn is kept, not advanced).
@@ -256,7 +274,7 @@ export class FlitPacker extends Module {
           const c = (start + k) & 3;
           const q = this.queues[c]!;
           if (!q.valid()) continue;
-          if (drainOnly && (c === MsgClass.M2SRwD || c === MsgClass.S2MDRS)) continue;
+          if (drainOnly && (c === Cls.M2SRwD || c === Cls.S2MDRS)) continue;
           if (cr[c]! <= 0) {
             this.creditStalls++;
             continue;
@@ -276,7 +294,7 @@ export class FlitPacker extends Module {
     out.col.kind[sl] = kind;
     out.col.seq[sl] = this.flitSeq.q;
     const seq = this.flitSeq.q + 1;
-    this.flitSeq.d = seq < FLIT_SEQ_WRAP ? seq : 0;
+    this.flitSeq.d = seq < Pk.flitSeqWrap ? seq : 0;
     this.lastSlotFormats.d = asm.lastFormats >>> 0;
     this.lastKind.d = kind;
     this.rrStart.d = drainOnly ? start : (start + 1) & 3;
