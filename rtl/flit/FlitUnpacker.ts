@@ -25,6 +25,20 @@ export interface FlitUnpackerParams {
 export const CRD_RET_BITS = 8;
 
 /**
+ * Mirrors of FLIT_SLOT_BYTES, FlitFlag.RxOverflow and MsgClass as `const enum`s, checked at load:
+ * the TypeScript transform writes their members as literals, where another file's constant or enum
+ * object is loaded and type-checked at each use in V8's optimized code.
+ */
+const enum Up { slotBytes = 256, rxOverflow = 64 }
+const enum Cls { M2SReq = 0, M2SRwD = 1, S2MNDR = 2, S2MDRS = 3 }
+if (
+  FLIT_SLOT_BYTES !== Up.slotBytes || FlitFlag.RxOverflow !== Up.rxOverflow ||
+  MsgClass.M2SReq !== Cls.M2SReq || MsgClass.M2SRwD !== Cls.M2SRwD || MsgClass.S2MNDR !== Cls.S2MNDR || MsgClass.S2MDRS !== Cls.S2MDRS
+) {
+  throw new Error('FlitUnpacker: a const enum mirror disagrees with the constant it mirrors');
+}
+
+/**
  * Flit unpacker (RX side of a CxlPort): consumes one flit per cycle from `flitIn` (a channel it
  * owns; the link layer pushes only CRC-good, in-order flits), pushes the messages into
  * rxReq/rxRwD/rxNdr/rxDrs, and exposes the credit returns found in the flit for one cycle in
@@ -99,14 +113,14 @@ export class FlitUnpacker extends Module {
     }
     const slot = this.flitIn.pop();
     // The parser writes the peer's port id into every message it delivers (setPeerSpid).
-    p.parse(this.flitIn.bytes, slot * FLIT_SLOT_BYTES, this.outs);
-    if ((p.flags & FlitFlag.RxOverflow) !== 0) {
+    p.parse(this.flitIn.bytes, slot * Up.slotBytes, this.outs);
+    if ((p.flags & Up.rxOverflow) !== 0) {
       this.fail('credit overflow: a message arrived for a full rx channel (the peer sent without a credit)');
     }
-    this.crdRetM2SReq.d = p.credits[MsgClass.M2SReq]!;
-    this.crdRetM2SRwD.d = p.credits[MsgClass.M2SRwD]!;
-    this.crdRetS2MNDR.d = p.credits[MsgClass.S2MNDR]!;
-    this.crdRetS2MDRS.d = p.credits[MsgClass.S2MDRS]!;
+    this.crdRetM2SReq.d = p.credits[Cls.M2SReq]!;
+    this.crdRetM2SRwD.d = p.credits[Cls.M2SRwD]!;
+    this.crdRetS2MNDR.d = p.credits[Cls.S2MNDR]!;
+    this.crdRetS2MDRS.d = p.credits[Cls.S2MDRS]!;
     this.lastFlags.d = p.flags;
     this.lastKind.d = p.kind;
     this.flitsParsed.d = this.flitsParsed.q + 1;
