@@ -9,19 +9,52 @@ import {
 import { Flit68Layout, PLAN68_MAX_DATA, PLAN68_MAX_MSGS } from './Flit68Layout.ts';
 import { ChunkCopier, type FlitAssembler, FlitKind, FlitZeroer, Role, roleOf, zeroInts } from './FlitFormat.ts';
 
-const { M2SReq, M2SRwD, S2MNDR, S2MDRS } = MsgClass;
-/** Header bits a protocol flit writes: BE, Sz, the 4 slot formats, direction, the 3 credit nibbles. */
-const HDR68_PROTOCOL_FIELDS =
-  (1 << HDR68_BE) | (1 << HDR68_SZ) | (0xfff << HDR68_SLOT_FMT[0]) | (1 << HDR68_DIR) |
-  (0xf << HDR68_RSPCRD) | (0xf << HDR68_REQCRD) | (0xf << HDR68_DATACRD);
 /** Wire tables of the 68B messages, by MsgClass. */
 const TABLES68 = COMPILED[0]!;
-/** Chunks of one 64-byte line. */
-const LINE_CHUNKS = 4;
-/** Upper bound on messages in one flit: 2 Req + 1 RwD or 2 NDR + 3 DRS. */
-const MAX_ADDS = 8;
-/** Rollover ring: ≤3 owed + 3 DRS × 4 chunks, or 1 RwD × 5 chunks; 32 leaves margin. */
-const RING_CHUNKS = 32;
+
+/**
+ * The per-flit code's numbers as `const enum`s: the TypeScript transform writes their members as
+ * literals, where a module-level constant or another file's enum object is loaded and type-checked
+ * at each use in V8's optimized code. Mirrors of other files' constants are checked at load.
+ */
+const enum A68 {
+  /** Chunks of one 64-byte line. */
+  lineChunks = 4,
+  /** Upper bound on messages in one flit: 2 Req + 1 RwD or 2 NDR + 3 DRS. */
+  maxAdds = 8,
+  /** Rollover ring: ≤3 owed + 3 DRS × 4 chunks, or 1 RwD × 5 chunks; 32 leaves margin. */
+  ringChunks = 32,
+  // Flit68.ts: layout and header bit positions.
+  bytes = 68,
+  slots = 4,
+  flitOff = 2,
+  chunkBytes = 16,
+  hdrBe = 3,
+  hdrSz = 4,
+  hdrDir = 17,
+  hdrRspCrd = 20,
+  hdrReqCrd = 24,
+  hdrDataCrd = 28,
+  /** Header bits a protocol flit writes: BE, Sz, the 4 slot formats, direction, the 3 credit nibbles (as an int32). */
+  protocolFields = -786440,
+  pidCacheMem = 0x5555,
+  // opcodes.ts M2SRwDOp.MemWrPtl
+  memWrPtl = 0b0010,
+}
+/** Mirrors of MsgClass (opcodes.ts), Role and FlitKind (FlitFormat.ts). */
+const enum Cls { M2SReq = 0, M2SRwD = 1, S2MNDR = 2, S2MDRS = 3 }
+const enum Rl { M2S = 0, S2M = 1 }
+const enum Kind { Protocol = 0, AllData = 1, Control = 2 }
+if (
+  F68_BYTES !== A68.bytes || F68_SLOTS !== A68.slots || F68_FLIT_OFF !== A68.flitOff || F68_CHUNK_BYTES !== A68.chunkBytes ||
+  HDR68_BE !== A68.hdrBe || HDR68_SZ !== A68.hdrSz || HDR68_DIR !== A68.hdrDir || HDR68_RSPCRD !== A68.hdrRspCrd || HDR68_REQCRD !== A68.hdrReqCrd || HDR68_DATACRD !== A68.hdrDataCrd ||
+  A68.protocolFields !== ((1 << HDR68_BE) | (1 << HDR68_SZ) | (0xfff << HDR68_SLOT_FMT[0]) | (1 << HDR68_DIR) | (0xf << HDR68_RSPCRD) | (0xf << HDR68_REQCRD) | (0xf << HDR68_DATACRD)) ||
+  ProtocolId.CacheMem !== A68.pidCacheMem || M2SRwDOp.MemWrPtl !== A68.memWrPtl ||
+  MsgClass.M2SReq !== Cls.M2SReq || MsgClass.M2SRwD !== Cls.M2SRwD || MsgClass.S2MNDR !== Cls.S2MNDR || MsgClass.S2MDRS !== Cls.S2MDRS ||
+  Role.M2S !== Rl.M2S || Role.S2M !== Rl.S2M || FlitKind.Protocol !== Kind.Protocol || FlitKind.AllData !== Kind.AllData || FlitKind.Control !== Kind.Control
+) {
+  throw new Error('Flit68Assembler: a const enum mirror disagrees with the constant it mirrors');
+}
 
 /**
  * Packs CXL.mem messages into 68B flits (CXL 3.1 §4.2.5 rules; reference/cxl-protocol.md §2.4):
@@ -41,7 +74,7 @@ const RING_CHUNKS = 32;
 export class Flit68Assembler implements FlitAssembler {
   readonly sent = new Int32Array(4);
   lastFormats = 0;
-  private readonly ring = new Uint8Array(RING_CHUNKS * F68_CHUNK_BYTES);
+  private readonly ring = new Uint8Array(A68.ringChunks * A68.chunkBytes);
   private ringHead = 0;
   private ringCount = 0;
   private ringRole = 0;
@@ -60,11 +93,11 @@ export class Flit68Assembler implements FlitAssembler {
   private allData = false;
   private readonly counts = new Int32Array(4);
   private nAdds = 0;
-  private readonly addCls = new Int8Array(MAX_ADDS);
-  private readonly addSlot = new Int32Array(MAX_ADDS);
-  private readonly addSrc: (MemMsgSlots | null)[] = new Array<MemMsgSlots | null>(MAX_ADDS).fill(null);
-  /** The adds of class c in add order: addsOf[c * MAX_ADDS + n] is the index of the n-th. */
-  private readonly addsOf = new Int32Array(4 * MAX_ADDS);
+  private readonly addCls = new Int8Array(A68.maxAdds);
+  private readonly addSlot = new Int32Array(A68.maxAdds);
+  private readonly addSrc: (MemMsgSlots | null)[] = new Array<MemMsgSlots | null>(A68.maxAdds).fill(null);
+  /** The adds of class c in add order: addsOf[c * A68.maxAdds + n] is the index of the n-th. */
+  private readonly addsOf = new Int32Array(4 * A68.maxAdds);
   /** Messages of each class written so far (finish). */
   private readonly cursor = new Int32Array(4);
 
@@ -80,7 +113,7 @@ export class Flit68Assembler implements FlitAssembler {
     return this.ringCount > 0 ? this.ringRole : -1;
   }
   allDataNext(): boolean {
-    return this.ringCount >= LINE_CHUNKS;
+    return this.ringCount >= A68.lineChunks;
   }
 
   clear(): void {
@@ -95,15 +128,15 @@ export class Flit68Assembler implements FlitAssembler {
   begin(out: Uint8Array, off: number): void {
     this.out = out;
     this.off = off;
-    this.allData = this.ringCount >= LINE_CHUNKS;
+    this.allData = this.ringCount >= A68.lineChunks;
     this.role = this.ringCount > 0 ? this.ringRole : -1;
     this.nAdds = 0;
     zeroInts(this.counts);
-    this.zeroer.zero(out, off, F68_BYTES);
+    this.zeroer.zero(out, off, A68.bytes);
   }
 
   canAdd(cls: MsgClass): boolean {
-    if (this.allData || this.nAdds >= MAX_ADDS) return false;
+    if (this.allData === true || this.nAdds >= A68.maxAdds) return false;
     const r = roleOf(cls);
     if (this.role >= 0 && this.role !== r) return false;
     if (this.counts[cls]! + 1 > F68_LIMITS[cls]!) return false;
@@ -118,7 +151,7 @@ export class Flit68Assembler implements FlitAssembler {
     this.addCls[i] = cls;
     this.addSrc[i] = src;
     this.addSlot[i] = slot;
-    this.addsOf[cls * MAX_ADDS + this.counts[cls]!] = i;
+    this.addsOf[cls * A68.maxAdds + this.counts[cls]!] = i;
     this.counts[cls]!++;
     this.role = roleOf(cls);
   }
@@ -127,14 +160,14 @@ export class Flit68Assembler implements FlitAssembler {
     const out = this.out;
     const off = this.off;
     zeroInts(this.sent);
-    setProtocolId68(out, off, ProtocolId.CacheMem);
-    if (this.allData) {
-      for (let s = 0; s < F68_SLOTS; s++) this.popChunk(out, off + F68_FLIT_OFF + s * F68_CHUNK_BYTES);
+    setProtocolId68(out, off, A68.pidCacheMem);
+    if (this.allData === true) {
+      for (let s = 0; s < A68.slots; s++) this.popChunk(out, off + A68.flitOff + s * A68.chunkBytes);
       this.lastFormats = 0;
-      return FlitKind.AllData;
+      return Kind.AllData;
     }
     // A flit with no message still carries credits; its direction picks which data credit it can return.
-    const role = this.role >= 0 ? this.role : owedRwD > owedDrs ? Role.S2M : Role.M2S;
+    const role = this.role >= 0 ? this.role : owedRwD > owedDrs ? Rl.S2M : Rl.M2S;
     const lay = this.layout;
     if (!lay.load(role, this.counts, this.ringCount)) throw new Error('Flit68Assembler: layout failed for counts canAdd accepted');
     const plan = lay.plan;
@@ -152,16 +185,16 @@ export class Flit68Assembler implements FlitAssembler {
     let sz = 0;
     for (let i = 0; i < this.nAdds; i++) {
       const c = this.addCls[i]!;
-      if (c !== M2SRwD && c !== S2MDRS) continue;
+      if (c !== Cls.M2SRwD && c !== Cls.S2MDRS) continue;
       sz = 1;
       const src = this.addSrc[i]!;
       const slot = this.addSlot[i]!;
-      for (let k = 0; k < LINE_CHUNKS; k++) {
-        const from = slot * 64 + k * F68_CHUNK_BYTES;
-        if (d < nData) this.intoFlit[c]!.copy(src.bytes, from, out, off + plan.dataByte[d0 + d++]!, F68_CHUNK_BYTES);
+      for (let k = 0; k < A68.lineChunks; k++) {
+        const from = slot * 64 + k * A68.chunkBytes;
+        if (d < nData) this.intoFlit[c]!.copy(src.bytes, from, out, off + plan.dataByte[d0 + d++]!, A68.chunkBytes);
         else this.pushChunk(c, src.bytes, from);
       }
-      if (c === M2SRwD && src.col.opcode[slot] === M2SRwDOp.MemWrPtl) {
+      if (c === Cls.M2SRwD && src.col.opcode[slot] === A68.memWrPtl) {
         be = 1;
         if (d < nData) setBeChunk(out, off + plan.dataByte[d0 + d++]!, src.col.beLo[slot]!, src.col.beHi[slot]!);
         else this.pushBeChunk(src.col.beLo[slot]!, src.col.beHi[slot]!);
@@ -172,15 +205,15 @@ export class Flit68Assembler implements FlitAssembler {
     // device returns them), S2M DRS in an M2S flit (CXL 3.1 Table 4-5).
     const reqN = crd68Nibble(owedReq);
     const rspN = crd68Nibble(owedNdr);
-    const dataN = crd68Nibble(role === Role.S2M ? owedRwD : owedDrs);
+    const dataN = crd68Nibble(role === Rl.S2M ? owedRwD : owedDrs);
     setHdr68Fields(
-      out, off, HDR68_PROTOCOL_FIELDS,
-      (be << HDR68_BE) | (sz << HDR68_SZ) | plan.hdrFmtBits[row]! | ((role & 1) << HDR68_DIR) |
-        ((rspN & 0xf) << HDR68_RSPCRD) | ((reqN & 0xf) << HDR68_REQCRD) | ((dataN & 0xf) << HDR68_DATACRD),
+      out, off, A68.protocolFields,
+      (be << A68.hdrBe) | (sz << A68.hdrSz) | plan.hdrFmtBits[row]! | ((role & 1) << A68.hdrDir) |
+        ((rspN & 0xf) << A68.hdrRspCrd) | ((reqN & 0xf) << A68.hdrReqCrd) | ((dataN & 0xf) << A68.hdrDataCrd),
     );
-    this.sent[M2SReq] = crd68Amount(reqN);
-    this.sent[S2MNDR] = crd68Amount(rspN);
-    this.sent[role === Role.S2M ? M2SRwD : S2MDRS] = crd68Amount(dataN);
+    this.sent[Cls.M2SReq] = crd68Amount(reqN);
+    this.sent[Cls.S2MNDR] = crd68Amount(rspN);
+    this.sent[role === Rl.S2M ? Cls.M2SRwD : Cls.S2MDRS] = crd68Amount(dataN);
 
     // The plan's message places, in slot order, take the messages of their class in add order.
     zeroInts(this.cursor);
@@ -188,37 +221,37 @@ export class Flit68Assembler implements FlitAssembler {
     const m1 = m0 + plan.nMsgs[row]!;
     for (let j = m0; j < m1; j++) {
       const c = plan.msgCls[j]!;
-      const i = this.addsOf[c * MAX_ADDS + this.cursor[c]!++]!;
+      const i = this.addsOf[c * A68.maxAdds + this.cursor[c]!++]!;
       encodeMsg(TABLES68[c]!, this.addSrc[i]!, this.addSlot[i]!, out, off + plan.msgByte[j]!, plan.msgBit[j]!);
     }
     if (this.ringCount > 0) this.ringRole = role;
     for (let i = 0; i < this.nAdds; i++) this.addSrc[i] = null;
-    return FlitKind.Protocol;
+    return Kind.Protocol;
   }
 
-  /** Ring index of the next chunk pushed (head < RING_CHUNKS and count ≤ RING_CHUNKS: one wrap at most). */
+  /** Ring index of the next chunk pushed (head < A68.ringChunks and count ≤ A68.ringChunks: one wrap at most). */
   private ringTail(): number {
     const t = this.ringHead + this.ringCount;
-    return t < RING_CHUNKS ? t : t - RING_CHUNKS;
+    return t < A68.ringChunks ? t : t - A68.ringChunks;
   }
 
   private pushChunk(cls: number, src: Uint8Array, from: number): void {
-    if (this.ringCount >= RING_CHUNKS) throw new Error('Flit68Assembler: rollover ring overflow');
-    const at = this.ringTail() * F68_CHUNK_BYTES;
-    this.intoRing[cls]!.copy(src, from, this.ring, at, F68_CHUNK_BYTES);
+    if (this.ringCount >= A68.ringChunks) throw new Error('Flit68Assembler: rollover ring overflow');
+    const at = this.ringTail() * A68.chunkBytes;
+    this.intoRing[cls]!.copy(src, from, this.ring, at, A68.chunkBytes);
     this.ringCount++;
   }
 
   private pushBeChunk(beLo: number, beHi: number): void {
-    const at = this.ringTail() * F68_CHUNK_BYTES;
-    zeroBytes(this.ring, at, F68_CHUNK_BYTES);
+    const at = this.ringTail() * A68.chunkBytes;
+    zeroBytes(this.ring, at, A68.chunkBytes);
     setBeChunk(this.ring, at, beLo, beHi);
     this.ringCount++;
   }
 
   private popChunk(dst: Uint8Array, at: number): void {
-    this.outOfRing.copy(this.ring, this.ringHead * F68_CHUNK_BYTES, dst, at, F68_CHUNK_BYTES);
-    this.ringHead = this.ringHead + 1 < RING_CHUNKS ? this.ringHead + 1 : 0;
+    this.outOfRing.copy(this.ring, this.ringHead * A68.chunkBytes, dst, at, A68.chunkBytes);
+    this.ringHead = this.ringHead + 1 < A68.ringChunks ? this.ringHead + 1 : 0;
     this.ringCount--;
   }
 }
