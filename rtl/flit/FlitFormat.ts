@@ -146,8 +146,13 @@ class HalfView {
   }
 }
 
-/** A data chunk: a 68B G0 slot or a 256B G slot. */
-const CHUNK_BYTES = 16;
+/**
+ * Sizes the per-chunk and per-message copies use, as a `const enum`: the TypeScript transform writes
+ * its members as literals, where a module-level constant is loaded and type-checked at each use in
+ * V8's optimized code. chunkBytes: a data chunk, a 68B G0 slot or a 256B G slot. msgBytes: the data
+ * bytes of a MemMsg slot (LINE_BYTES: lines of a word view are MemMsg slots).
+ */
+const enum Sz { chunkBytes = 16, msgBytes = 64 }
 
 /**
  * Copies data chunks from one buffer to another two bytes at a time. 68B flit slots start 2 bytes
@@ -165,7 +170,7 @@ export class ChunkCopier {
     if (s !== null && d !== null && ((srcOff | dstOff | n) & 1) === 0 && srcOff >= 0 && dstOff >= 0 && srcOff + n <= src.length && dstOff + n <= dst.length) {
       const s0 = srcOff >> 1;
       const d0 = dstOff >> 1;
-      if (n === CHUNK_BYTES) {
+      if (n === Sz.chunkBytes) {
         // Every chunk of both flit formats: the eight moves written out (V8 does not unroll the loop).
         d[d0] = s[s0]!; d[d0 + 1] = s[s0 + 1]!; d[d0 + 2] = s[s0 + 2]!; d[d0 + 3] = s[s0 + 3]!;
         d[d0 + 4] = s[s0 + 4]!; d[d0 + 5] = s[s0 + 5]!; d[d0 + 6] = s[s0 + 6]!; d[d0 + 7] = s[s0 + 7]!;
@@ -193,9 +198,6 @@ export class FlitZeroer {
   }
 }
 
-/** Data bytes of a MemMsg slot (LINE_BYTES: lines of a word view are MemMsg slots). */
-const MSG_BYTES = 64;
-
 /**
  * How a parser fills the rx channel slot of a completed message: every column, the 64 data bytes
  * (zero for a message without data), and, when the unpacker names the link partner
@@ -215,29 +217,29 @@ export class RxDelivery {
 
   /** A message without data whose columns are already decoded into `out` slot `d`. */
   header(cls: number, out: MemMsgSlots, d: number): void {
-    const o = d * MSG_BYTES;
+    const o = d * Sz.msgBytes;
     const w = this.outViews[cls]!.of(out.bytes);
-    if (w !== null && o + MSG_BYTES <= out.bytes.length) {
+    if (w !== null && o + Sz.msgBytes <= out.bytes.length) {
       fillLine(w, d, 0);
     } else {
-      for (let i = 0; i < MSG_BYTES; i++) out.bytes[o + i] = 0;
+      for (let i = 0; i < Sz.msgBytes; i++) out.bytes[o + i] = 0;
     }
-    if (this.spidSet) out.col.spid[d] = this.spid;
+    if (this.spidSet === true) out.col.spid[d] = this.spid;
   }
 
   /** A data message: slot `s` of the parser's pending area into `out` slot `d`. */
   data(cls: number, src: MemMsgSlots, s: number, out: MemMsgSlots, d: number): void {
     copyMsg(src, s, out, d, 0);
-    const so = s * MSG_BYTES;
-    const o = d * MSG_BYTES;
+    const so = s * Sz.msgBytes;
+    const o = d * Sz.msgBytes;
     const sw = this.srcView.of(src.bytes);
     const w = this.outViews[cls]!.of(out.bytes);
-    if (sw !== null && w !== null && so + MSG_BYTES <= src.bytes.length && o + MSG_BYTES <= out.bytes.length) {
+    if (sw !== null && w !== null && so + Sz.msgBytes <= src.bytes.length && o + Sz.msgBytes <= out.bytes.length) {
       copyLine(sw, s, w, d);
     } else {
-      for (let i = 0; i < MSG_BYTES; i++) out.bytes[o + i] = src.bytes[so + i]!;
+      for (let i = 0; i < Sz.msgBytes; i++) out.bytes[o + i] = src.bytes[so + i]!;
     }
-    if (this.spidSet) out.col.spid[d] = this.spid;
+    if (this.spidSet === true) out.col.spid[d] = this.spid;
   }
 }
 
