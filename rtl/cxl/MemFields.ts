@@ -75,29 +75,33 @@ export function tableBits(t: WireTable): number {
 }
 
 // How each wire field maps onto a MemMsg channel slot. One kind per column, so encode/decode name
-// the column directly (a `col[name]` lookup per field cost more than the field itself).
-const K_VALID = 0; // always 1 on encode; decode ignores it (the slot parser checks it first)
-const K_ZERO = 1; // reserved, TC, CKID: written 0 (not modelled), read and ignored
-const K_ADDR_HI = 2; // Addr[51:6] <-> addr / 64
-const K_ADDR5 = 3; // Addr[5] <-> bit 5 of addr
-const K_TRP = 4; // written from the opcode (a MemWrPtl carries its byte enables in a trailer)
-// The same value in a MemMsg column:
-const K_OPCODE = 5;
-const K_SNP_TYPE = 6;
-const K_META_FIELD = 7;
-const K_META_VALUE = 8;
-const K_TAG = 9;
-const K_LD_ID = 10;
-const K_POISON = 11;
-const K_DEV_LOAD = 12;
+// the column directly (a `col[name]` lookup per field cost more than the field itself). A `const
+// enum`: the TypeScript transform writes its members as literals, so the per-field switches compare
+// with constants (module-level constants are loaded and type-checked at each use under V8).
+const enum K {
+  valid = 0, // always 1 on encode; decode ignores it (the slot parser checks it first)
+  zero = 1, // reserved, TC, CKID: written 0 (not modelled), read and ignored
+  addrHi = 2, // Addr[51:6] <-> addr / 64
+  addr5 = 3, // Addr[5] <-> bit 5 of addr
+  trp = 4, // written from the opcode (a MemWrPtl carries its byte enables in a trailer)
+  // The same value in a MemMsg column:
+  opcode = 5,
+  snpType = 6,
+  metaField = 7,
+  metaValue = 8,
+  tag = 9,
+  ldId = 10,
+  poison = 11,
+  devLoad = 12,
+}
 
 const COLUMN_OF: Readonly<Record<string, MemMsgField>> = {
   MemOpcode: 'opcode', Opcode: 'opcode', SnpType: 'snpType', MetaField: 'metaField', MetaValue: 'metaValue',
   Tag: 'tag', LdId: 'ldId', Poison: 'poison', DevLoad: 'devLoad',
 };
 const KIND_OF_COLUMN: Readonly<Partial<Record<MemMsgField, number>>> = {
-  opcode: K_OPCODE, snpType: K_SNP_TYPE, metaField: K_META_FIELD, metaValue: K_META_VALUE, tag: K_TAG, ldId: K_LD_ID,
-  poison: K_POISON, devLoad: K_DEV_LOAD,
+  opcode: K.opcode, snpType: K.snpType, metaField: K.metaField, metaValue: K.metaValue, tag: K.tag, ldId: K.ldId,
+  poison: K.poison, devLoad: K.devLoad,
 };
 
 /** A table compiled to flat arrays so encode/decode run without allocation. */
@@ -130,12 +134,12 @@ export function compileTable(cls: MsgClass, t: WireTable): CompiledTable {
     const col = COLUMN_OF[name] ?? null;
     cols.push(col);
     kinds[i] =
-      name === 'Valid' ? K_VALID
-      : name === 'Address' ? K_ADDR_HI
-      : name === 'Addr5' ? K_ADDR5
-      : name === 'TRP' ? K_TRP
+      name === 'Valid' ? K.valid
+      : name === 'Address' ? K.addrHi
+      : name === 'Addr5' ? K.addr5
+      : name === 'TRP' ? K.trp
       : col !== null ? KIND_OF_COLUMN[col]!
-      : K_ZERO;
+      : K.zero;
   }
   return { cls, bits: off, widths, offsets, kinds, mods, cols, names: t.map((f) => f[0]) };
 }
@@ -153,22 +157,28 @@ export interface MemMsgSlots {
   readonly bytes: Uint8Array;
 }
 
+/** 2^24, the piece size of wide fields (a const enum member: a literal in the per-field code). */
+const enum Piece { two24 = 16777216 }
+/** MsgClass.M2SRwD and M2SRwDOp.MemWrPtl (opcodes.ts) as literals, checked at load. */
+const enum Rwd { cls = 1, memWrPtl = 0b0010 }
+if (MsgClass.M2SRwD !== Rwd.cls || M2SRwDOp.MemWrPtl !== Rwd.memWrPtl || Piece.two24 !== 2 ** 24) throw new Error('MemFields: a const enum disagrees with the constant it stands for');
+
 /** Value of field `f` of table `t` for the message in slot `slot`, before truncation to the field. */
 function fieldValue(t: CompiledTable, f: number, c: MemMsgSlots['col'], slot: number): number {
   const m = t.mods[f]!;
   switch (t.kinds[f]) {
-    case K_VALID: return 1;
-    case K_ADDR_HI: return wrapToField(Math.floor(c.addr[slot]! / 64), m);
-    case K_ADDR5: return bit0(Math.floor(c.addr[slot]! / 32));
-    case K_TRP: return t.cls === MsgClass.M2SRwD && c.opcode[slot] === M2SRwDOp.MemWrPtl ? 1 : 0;
-    case K_OPCODE: return wrapToField(c.opcode[slot]!, m);
-    case K_SNP_TYPE: return wrapToField(c.snpType[slot]!, m);
-    case K_META_FIELD: return wrapToField(c.metaField[slot]!, m);
-    case K_META_VALUE: return wrapToField(c.metaValue[slot]!, m);
-    case K_TAG: return wrapToField(c.tag[slot]!, m);
-    case K_LD_ID: return wrapToField(c.ldId[slot]!, m);
-    case K_POISON: return wrapToField(c.poison[slot]!, m);
-    case K_DEV_LOAD: return wrapToField(c.devLoad[slot]!, m);
+    case K.valid: return 1;
+    case K.addrHi: return wrapToField(Math.floor(c.addr[slot]! / 64), m);
+    case K.addr5: return bit0(Math.floor(c.addr[slot]! / 32));
+    case K.trp: return t.cls === Rwd.cls && c.opcode[slot] === Rwd.memWrPtl ? 1 : 0;
+    case K.opcode: return wrapToField(c.opcode[slot]!, m);
+    case K.snpType: return wrapToField(c.snpType[slot]!, m);
+    case K.metaField: return wrapToField(c.metaField[slot]!, m);
+    case K.metaValue: return wrapToField(c.metaValue[slot]!, m);
+    case K.tag: return wrapToField(c.tag[slot]!, m);
+    case K.ldId: return wrapToField(c.ldId[slot]!, m);
+    case K.poison: return wrapToField(c.poison[slot]!, m);
+    case K.devLoad: return wrapToField(c.devLoad[slot]!, m);
     default: return 0;
   }
 }
@@ -201,8 +211,8 @@ export function encodeMsg(t: CompiledTable, src: MemMsgSlots, slot: number, buf:
     // 0 ≤ v < 2^width here. Pieces of ≤ 24 bits keep acc below 2^31 (n ≤ 7).
     let left = widths[f]!;
     while (left > 24) {
-      const hi = Math.floor(v / TWO24);
-      acc |= (v - hi * TWO24) << n;
+      const hi = Math.floor(v / Piece.two24);
+      acc |= (v - hi * Piece.two24) << n;
       n += 24;
       v = hi;
       left -= 24;
@@ -222,8 +232,6 @@ export function encodeMsg(t: CompiledTable, src: MemMsgSlots, slot: number, buf:
   }
   if (n > 0) buf[i] = (buf[i]! & (0xff << n)) | acc;
 }
-
-const TWO24 = 2 ** 24;
 
 /** encodeMsg as a setBits per field (the reference behaviour, for values the fast path does not take). */
 function encodeByField(t: CompiledTable, src: MemMsgSlots, slot: number, buf: Uint8Array, byteOff: number, bitPos: number): void {
@@ -275,7 +283,7 @@ export function decodeMsg(t: CompiledTable, buf: Uint8Array, byteOff: number, bi
       v += (acc & 0xffffff) * scale;
       acc >>>= 24;
       n -= 24;
-      scale *= TWO24;
+      scale *= Piece.two24;
       left -= 24;
     }
     while (n < left) {
@@ -286,17 +294,17 @@ export function decodeMsg(t: CompiledTable, buf: Uint8Array, byteOff: number, bi
     acc >>>= left;
     n -= left;
     switch (kinds[f]) {
-      case K_ADDR_HI: addr += v * 64; break;
-      case K_ADDR5: addr += v * 32; break;
-      case K_TRP: trp = v; break;
-      case K_OPCODE: opcode = v; break;
-      case K_SNP_TYPE: snpType = v; break;
-      case K_META_FIELD: metaField = v; break;
-      case K_META_VALUE: metaValue = v; break;
-      case K_TAG: tag = v; break;
-      case K_LD_ID: ldId = v; break;
-      case K_POISON: poison = v; break;
-      case K_DEV_LOAD: devLoad = v; break;
+      case K.addrHi: addr += v * 64; break;
+      case K.addr5: addr += v * 32; break;
+      case K.trp: trp = v; break;
+      case K.opcode: opcode = v; break;
+      case K.snpType: snpType = v; break;
+      case K.metaField: metaField = v; break;
+      case K.metaValue: metaValue = v; break;
+      case K.tag: tag = v; break;
+      case K.ldId: ldId = v; break;
+      case K.poison: poison = v; break;
+      case K.devLoad: devLoad = v; break;
       default: break; // Valid (the slot parser checked it), reserved
     }
   }
