@@ -5,12 +5,32 @@ import { dramTiming, validateDramParams, type DramParams, type DramTiming } from
 import { copyLine, fillLine, LINE_WORDS, lineWords } from '../cxl/LineWords.ts';
 import { BE_HALF_ALL, SparseMemory } from './SparseMemory.ts';
 
-/** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
-const ROW_CLOSED = -1;
-/** Probe slot of ch0_dataBusBusy (after queueOccupancy and inFlight); the banks follow the channels. */
-const PROBE_FIRST_CHANNEL = 2;
+/**
+ * The per-cycle code's numbers as `const enum`s: the TypeScript transform writes their members as
+ * literals, where a module-level constant or enum object is loaded and type-checked at each use in
+ * V8's optimized code. Mirrors of other files' constants (and of BankState) are checked at load.
+ */
+const enum D {
+  /** Bank has no open row (before its first ACT). Rows are ≥ 0, so -1 never matches one. */
+  rowClosed = -1,
+  /** Probe slot of ch0_dataBusBusy (after queueOccupancy and inFlight); the banks follow the channels. */
+  probeFirstChannel = 2,
+  /** LINE_BYTES (opcodes.ts) and LINE_WORDS (LineWords.ts). */
+  lineBytes = 64,
+  lineWords = 16,
+}
+/** Mirrors of DramOp (DramMsg.ts) and BankState. */
+const enum Op { Read = 0, Write = 1 }
+const enum Bank { Closed = 0, Activating = 1, Open = 2, Precharging = 3 }
+
 /** What a bank is doing, as shown in waveforms (`bankN_state`). */
 export const BankState = { Closed: 0, Activating: 1, Open: 2, Precharging: 3 } as const;
+if (
+  LINE_BYTES !== D.lineBytes || LINE_WORDS !== D.lineWords || DramOp.Read !== Op.Read || DramOp.Write !== Op.Write ||
+  BankState.Closed !== Bank.Closed || BankState.Activating !== Bank.Activating || BankState.Open !== Bank.Open || BankState.Precharging !== Bank.Precharging
+) {
+  throw new Error('Dram: a const enum mirror disagrees with the constant it mirrors');
+}
 
 /**
  * One node's DRAM: timing (banks, row buffers, a shared data bus per channel) and contents
@@ -180,7 +200,7 @@ export class Dram extends Module {
     this.timing = dramTiming(params, { clockGHz: this.ctx.clockGHz });
     this.memory = memory;
     this.banks = params.channels * params.banksPerChannel;
-    this.linesPerRow = params.rowBytes / LINE_BYTES;
+    this.linesPerRow = params.rowBytes / D.lineBytes;
     const log2 = (n: number): number => (Number.isInteger(Math.log2(n)) ? Math.log2(n) : -1);
     const [chBits, colBits, bankBits] = [log2(params.channels), log2(this.linesPerRow), log2(params.banksPerChannel)];
     // Shifts only while every shift count stays below 32 (JS takes it mod 32: `x >>> 32` is x) and
@@ -203,12 +223,12 @@ export class Dram extends Module {
     this.qRow = new Float64Array(q);
     this.qLat = new Float64Array(q);
     this.qDoneAt = new Float64Array(q);
-    this.qData = new Uint8Array(q * LINE_BYTES);
+    this.qData = new Uint8Array(q * D.lineBytes);
     this.qWords = lineWords(this.qData);
     this.reqWords = lineWords(this.req.bytes);
     this.rspWords = lineWords(this.rsp.bytes);
 
-    this.openRow = new Float64Array(this.banks).fill(ROW_CLOSED);
+    this.openRow = new Float64Array(this.banks).fill(D.rowClosed);
     this.bankActAt = new Float64Array(this.banks).fill(-1);
     this.bankReadyAt = new Float64Array(this.banks);
     this.bankLastCmd = new Uint8Array(this.banks);
@@ -227,7 +247,7 @@ export class Dram extends Module {
 
     // Every probe of this module filled by one call (a closure per probe cost ~7 ns each per traced
     // cycle): queueOccupancy, inFlight, ch<c>_dataBusBusy per channel, then bank<b>_state and
-    // bank<b>_openRow per bank (PROBE_FIRST_CHANNEL + channels is the first bank's slot).
+    // bank<b>_openRow per bank (D.probeFirstChannel + channels is the first bank's slot).
     const rowBits = bitsFor(Math.ceil(params.capacityBytes / params.rowBytes / this.banks));
     const names = ['queueOccupancy', 'inFlight'];
     const widths = [bitsFor(q), bitsFor(q)];
@@ -254,7 +274,7 @@ export class Dram extends Module {
     v[0] = this.used;
     v[1] = this.inFlight;
     const nCh = this.busFreeAt.length;
-    for (let c = 0; c < nCh; c++) v[PROBE_FIRST_CHANNEL + c] = this.dataBusBusy(c);
+    for (let c = 0; c < nCh; c++) v[D.probeFirstChannel + c] = this.dataBusBusy(c);
     // Values kept from the last fill are only ours if it filled this same array.
     if (v !== this.probeValues) {
       this.probeValues = v;
@@ -264,14 +284,14 @@ export class Dram extends Module {
     if (now < this.probesUntil) return;
     const until = this.bankProbeUntil;
     const list = this.probeBanks;
-    const first = PROBE_FIRST_CHANNEL + nCh;
+    const first = D.probeFirstChannel + nCh;
     let next = Infinity;
     for (let k = 0; k < this.nProbeBanks; k++) {
       const b = list[k]!;
       if (now >= until[b]!) {
         v[first + 2 * b] = this.bankState(b);
         const row = this.bankOpenRow(b);
-        v[first + 2 * b + 1] = row === ROW_CLOSED ? 0 : row;
+        v[first + 2 * b + 1] = row === D.rowClosed ? 0 : row;
         // The next cycle at which bankState / bankOpenRow can read differently without a command.
         const actAt = this.bankActAt[b]!;
         const readyAt = this.bankReadyAt[b]!;
@@ -319,13 +339,13 @@ export class Dram extends Module {
     const now = this.ctx.cycle;
     if (now < this.bankReadyAt[b]!) {
       const c = this.bankLastCmd[b]!;
-      if (c === BankState.Activating) return c;
-      if (c === BankState.Precharging) {
+      if (c === Bank.Activating) return c;
+      if (c === Bank.Precharging) {
         const actAt = this.bankActAt[b]!;
-        return now < actAt ? BankState.Precharging : now > actAt ? BankState.Activating : BankState.Closed;
+        return now < actAt ? Bank.Precharging : now > actAt ? Bank.Activating : Bank.Closed;
       }
     }
-    return this.bankOpenRow(b) === ROW_CLOSED ? BankState.Closed : BankState.Open;
+    return this.bankOpenRow(b) === D.rowClosed ? Bank.Closed : Bank.Open;
   }
 
   /** 1 when a burst occupies channel ch's data bus in the current cycle (waveforms, tests). */
@@ -350,13 +370,13 @@ export class Dram extends Module {
 
   /** Open row of bank b at the current cycle, or -1 when closed (a row opens after its ACT's cycle). */
   bankOpenRow(b: number): number {
-    return this.ctx.cycle > this.bankActAt[b]! ? this.openRow[b]! : ROW_CLOSED;
+    return this.ctx.cycle > this.bankActAt[b]! ? this.openRow[b]! : D.rowClosed;
   }
 
   /** ACTs issued before the current cycle (a PRE's ACT counts from its own cycle on, see openRow). */
   get activates(): number {
     let due = 0;
-    for (let b = 0; b < this.banks; b++) if (this.bankLastCmd[b] === BankState.Precharging && this.bankActAt[b]! >= this.ctx.cycle) due++;
+    for (let b = 0; b < this.banks; b++) if (this.bankLastCmd[b] === Bank.Precharging && this.bankActAt[b]! >= this.ctx.cycle) due++;
     return this.actsIssued - due;
   }
 
@@ -368,7 +388,7 @@ export class Dram extends Module {
   /** Global bank index (channel × banksPerChannel + bank) of a line address, per the documented mapping. */
   bankOf(pa: number): number {
     const p = this.params;
-    const line = Math.floor(pa / LINE_BYTES);
+    const line = Math.floor(pa / D.lineBytes);
     const ch = umod(line, p.channels);
     const lineInCh = Math.floor(line / p.channels);
     const bank = umod(Math.floor(lineInCh / this.linesPerRow), p.banksPerChannel);
@@ -378,14 +398,14 @@ export class Dram extends Module {
   /** Row of a line address within its bank, per the documented mapping. */
   rowOf(pa: number): number {
     const p = this.params;
-    const lineInCh = Math.floor(Math.floor(pa / LINE_BYTES) / p.channels);
+    const lineInCh = Math.floor(Math.floor(pa / D.lineBytes) / p.channels);
     return Math.floor(lineInCh / this.linesPerRow / p.banksPerChannel);
   }
 
   /** Bank (qBank) and row (qRow) of entry e's line address pa, a multiple of 64 below the capacity. */
   private locate(e: number, pa: number): void {
     const sh = this.splitShifts;
-    const line = pa / LINE_BYTES; // exact: pa is a multiple of 64
+    const line = pa / D.lineBytes; // exact: pa is a multiple of 64
     if (sh !== null && line <= 0x7fffffff) {
       // bankOf and rowOf with shifts: exact for powers of two while the line number fits 31 bits.
       const lineInCh = line >>> sh.ch;
@@ -412,11 +432,11 @@ export class Dram extends Module {
     this.earliestDone = Infinity;
     this.schedWakeAt = 0;
     this.wakeAt = 0;
-    this.openRow.fill(ROW_CLOSED);
+    this.openRow.fill(D.rowClosed);
     this.bankActAt.fill(-1);
     this.refreshAllBankProbes();
     this.bankReadyAt.fill(0);
-    this.bankLastCmd.fill(BankState.Closed);
+    this.bankLastCmd.fill(Bank.Closed);
     this.busFreeAt.fill(0);
     this.bankFirst.fill(-1);
     this.bankLast.fill(-1);
@@ -435,13 +455,13 @@ export class Dram extends Module {
   override evaluate(): void {
     const now = this.ctx.cycle;
     // Nothing arriving and neither respond() nor schedule() due: every step would find nothing to do.
-    if (now < this.wakeAt && !this.req.valid() && !this.ctx.fullEvaluate && !this.scheduleEveryCycle) return;
+    if (now < this.wakeAt && !this.req.valid() && this.ctx.fullEvaluate === false && this.scheduleEveryCycle === false) return;
     // Each step is called only when it has something to do: the checks are the ones each step
     // would start with.
-    const full = this.ctx.fullEvaluate;
+    const full = this.ctx.fullEvaluate === true;
     if (full || now >= this.earliestDone) this.respond(now);
     if (this.req.valid()) this.accept(now);
-    if (this.used > this.inFlight && (full || now >= this.schedWakeAt || this.scheduleEveryCycle)) this.schedule(now);
+    if (this.used > this.inFlight && (full || now >= this.schedWakeAt || this.scheduleEveryCycle === true)) this.schedule(now);
     this.wakeAt = this.used > this.inFlight && this.schedWakeAt < this.earliestDone ? this.schedWakeAt : this.earliestDone;
   }
 
@@ -478,7 +498,7 @@ export class Dram extends Module {
       rsp.col.id[s] = this.qId[best]!;
       rsp.col.op[s] = this.qOp[best]!;
       rsp.col.pa[s] = this.qPa[best]!;
-      if (this.qOp[best] === DramOp.Read) copyLine(this.qWords, best, this.rspWords, s);
+      if (this.qOp[best] === Op.Read) copyLine(this.qWords, best, this.rspWords, s);
       else fillLine(this.rspWords, s, 0x00);
       const h = head[bestCh]! + 1;
       head[bestCh] = h < q ? h : 0;
@@ -505,22 +525,22 @@ export class Dram extends Module {
       const s = req.pop();
       const pa = c.pa[s]!;
       const op = c.op[s]!;
-      if (!(pa >= 0 && pa < capacity) || umod(pa, LINE_BYTES) !== 0) {
-        this.fail(`request id ${c.id[s]} at pa ${pa}: must be a multiple of ${LINE_BYTES} below the capacity ${capacity}`);
+      if (!(pa >= 0 && pa < capacity) || umod(pa, D.lineBytes) !== 0) {
+        this.fail(`request id ${c.id[s]} at pa ${pa}: must be a multiple of ${D.lineBytes} below the capacity ${capacity}`);
       }
-      if (op !== DramOp.Read && op !== DramOp.Write) this.fail(`request id ${c.id[s]}: unknown DramOp ${op}`);
+      if (op !== Op.Read && op !== Op.Write) this.fail(`request id ${c.id[s]}: unknown DramOp ${op}`);
       const e = this.freeEntries[--this.nFree]!;
       this.qSeq[e] = this.nextSeq++;
       this.qId[e] = c.id[s]!;
       this.qOp[e] = op;
-      this.qLat[e] = op === DramOp.Read ? this.timing.tCL : this.timing.tCWL;
+      this.qLat[e] = op === Op.Read ? this.timing.tCL : this.timing.tCWL;
       this.qPa[e] = pa;
       this.qBeLo[e] = c.beLo[s]!;
       this.qBeHi[e] = c.beHi[s]!;
       this.locate(e, pa);
       const b = this.qBank[e]!;
       // A read's line is don't-care: issueColumn fills the entry's line from storage.
-      if (op === DramOp.Write) copyLine(this.reqWords, s, this.qWords, e);
+      if (op === Op.Write) copyLine(this.reqWords, s, this.qWords, e);
       // Join the bank's waiting list. Only a new bank head can make schedule() act sooner: a request
       // queued behind another one changes nothing until it is the head itself.
       this.qNext[e] = -1;
@@ -562,11 +582,11 @@ export class Dram extends Module {
     if (this.openRow[b] === row) return;
     const t = this.timing;
     let actAt = now;
-    if (this.openRow[b] !== ROW_CLOSED) {
+    if (this.openRow[b] !== D.rowClosed) {
       actAt = now + t.tRP;
-      this.bankLastCmd[b] = BankState.Precharging;
+      this.bankLastCmd[b] = Bank.Precharging;
       this.precharges++;
-    } else this.bankLastCmd[b] = BankState.Activating;
+    } else this.bankLastCmd[b] = Bank.Activating;
     this.openRow[b] = row;
     this.bankActAt[b] = actAt;
     this.bankReadyAt[b] = actAt + t.tRCD;
@@ -651,18 +671,18 @@ export class Dram extends Module {
   private issueColumn(e: number, ch: number, now: number): void {
     const t = this.timing;
     const b = this.qBank[e]!;
-    const isRead = this.qOp[e] === DramOp.Read;
+    const isRead = this.qOp[e] === Op.Read;
     const dataStart = now + this.qLat[e]!;
     if (isRead) {
-      this.memory.readLineWords(this.qPa[e]!, this.qWords, e * LINE_WORDS);
+      this.memory.readLineWords(this.qPa[e]!, this.qWords, e * D.lineWords);
       this.reads++;
     } else {
-      this.memory.writeLineWords(this.qPa[e]!, this.qWords, e * LINE_WORDS, this.qBeLo[e]!, this.qBeHi[e]!);
+      this.memory.writeLineWords(this.qPa[e]!, this.qWords, e * D.lineWords, this.qBeLo[e]!, this.qBeHi[e]!);
       this.writes++;
     }
     this.busFreeAt[ch] = dataStart + t.tBurst;
     this.bankReadyAt[b] = now + t.tBurst; // tCCD: next column command on this bank
-    this.bankLastCmd[b] = BankState.Open;
+    this.bankLastCmd[b] = Bank.Open;
     this.qDoneAt[e] = dataStart + t.tBurst;
     if (this.qDoneAt[e]! < this.earliestDone) this.earliestDone = this.qDoneAt[e]!;
     this.inFlight++;
