@@ -62,10 +62,34 @@ export interface RemoteMemoryControllerIo {
   readonly dram: DramPort;
 }
 
+/**
+ * The per-message code's numbers as `const enum`s: the TypeScript transform writes their members as
+ * literals, where a module-level constant or another file's enum object is loaded and type-checked
+ * at each use in V8's optimized code. The mirrors of other files' constants are checked at load.
+ */
 /** What a queue entry will answer. */
-const ANS_DATA = 0; // DRS MemData with the line read from DRAM
-const ANS_CMP = 1; // NDR Cmp
-const ANS_NXM = 2; // DRS MemData-NXM, all-ones payload
+const enum Ans {
+  data = 0, // DRS MemData with the line read from DRAM
+  cmp = 1, // NDR Cmp
+  nxm = 2, // DRS MemData-NXM, all-ones payload
+}
+/** Mirrors of opcodes.ts (M2SReqOp, M2SRwDOp, S2MDRSOp, S2MNDROp, MetaField.NoOp, LINE_BYTES), DramOp, ExportPerm, ExportCheck and BE_HALF_ALL. */
+const enum ReqOp { MemInv = 0b0000, MemRd = 0b0001, MemRdData = 0b0010, MemSpecRd = 0b1000, MemInvNT = 0b1001, MemClnEvct = 0b1010 }
+const enum RwdOp { MemWr = 0b0001, MemWrPtl = 0b0010 }
+const enum Answer { drsMemData = 0b000, drsMemDataNXM = 0b001, ndrCmp = 0b000, metaNoOp = 0b11 }
+const enum Mem { Read = 0, Write = 1, lineBytes = 64, beHalfAll = 0xffffffff }
+const enum Perm { Read = 1, Write = 2 }
+const enum Check { Unclaimed = 0, Refused = 1, Allowed = 2 }
+if (
+  M2SReqOp.MemInv !== ReqOp.MemInv || M2SReqOp.MemRd !== ReqOp.MemRd || M2SReqOp.MemRdData !== ReqOp.MemRdData || M2SReqOp.MemSpecRd !== ReqOp.MemSpecRd ||
+  M2SReqOp.MemInvNT !== ReqOp.MemInvNT || M2SReqOp.MemClnEvct !== ReqOp.MemClnEvct || M2SRwDOp.MemWr !== RwdOp.MemWr || M2SRwDOp.MemWrPtl !== RwdOp.MemWrPtl ||
+  S2MDRSOp.MemData !== Answer.drsMemData || S2MDRSOp.MemDataNXM !== Answer.drsMemDataNXM || S2MNDROp.Cmp !== Answer.ndrCmp || MetaField.NoOp !== Answer.metaNoOp ||
+  DramOp.Read !== Mem.Read || DramOp.Write !== Mem.Write || LINE_BYTES !== Mem.lineBytes || BE_HALF_ALL !== Mem.beHalfAll ||
+  ExportPerm.Read !== Perm.Read || ExportPerm.Write !== Perm.Write ||
+  ExportCheck.Unclaimed !== Check.Unclaimed || ExportCheck.Refused !== Check.Refused || ExportCheck.Allowed !== Check.Allowed
+) {
+  throw new Error('RemoteMemoryController: a const enum mirror disagrees with the constant it mirrors');
+}
 
 /**
  * Target side of CXL.mem on one node: a Type-3 HDM-H memory device in front of the node's DRAM
@@ -185,7 +209,7 @@ export class RemoteMemoryController extends Module {
     this.eBeLo = new Float64Array(q);
     this.eBeHi = new Float64Array(q);
     this.eReadyAt = new Float64Array(q);
-    this.eData = new Uint8Array(q * LINE_BYTES);
+    this.eData = new Uint8Array(q * Mem.lineBytes);
     this.eWords = lineWords(this.eData);
     this.m2sReq = io.m2sReq;
     this.m2sRwd = io.m2sRwd;
@@ -243,7 +267,7 @@ export class RemoteMemoryController extends Module {
     const now = this.ctx.cycle;
     // Nothing arriving and no held request past its pipeline delay (the rest wait for DRAM):
     // every step below would find nothing to do.
-    if (!this.ctx.fullEvaluate && now < this.dueAt && !this.dramRsp.valid() && !this.m2sReq.valid() && !this.m2sRwd.valid()) return;
+    if (this.ctx.fullEvaluate === false && now < this.dueAt && !this.dramRsp.valid() && !this.m2sReq.valid() && !this.m2sRwd.valid()) return;
     const devLoad = this.devLoadOf[this.used]!;
     this.answerFromDram(devLoad);
     this.intake(now);
@@ -266,7 +290,7 @@ export class RemoteMemoryController extends Module {
     while (rsp.valid()) {
       const s = rsp.peek(0);
       const e = rsp.col.id[s]!;
-      const isData = this.eAnswer[e] === ANS_DATA;
+      const isData = this.eAnswer[e] === Ans.data;
       const tx = isData ? this.io.s2mDrs : this.io.s2mNdr;
       if (!tx.canPush()) {
         this.txStalls++;
@@ -274,7 +298,7 @@ export class RemoteMemoryController extends Module {
         return;
       }
       rsp.pop();
-      const t = this.pushAnswer(tx, e, isData ? S2MDRSOp.MemData : S2MNDROp.Cmp, 0, devLoad);
+      const t = this.pushAnswer(tx, e, isData ? Answer.drsMemData : Answer.ndrCmp, 0, devLoad);
       if (isData) copyLine(this.dramRspWords, s, this.drsWords, t);
       this.free(e);
     }
@@ -285,7 +309,7 @@ export class RemoteMemoryController extends Module {
     while (this.localCount > 0) {
       const e = this.localRing[this.localHead]!;
       if (this.eReadyAt[e]! > now) return;
-      const isNxm = this.eAnswer[e] === ANS_NXM;
+      const isNxm = this.eAnswer[e] === Ans.nxm;
       const tx = isNxm ? this.io.s2mDrs : this.io.s2mNdr;
       if (!tx.canPush()) {
         this.txStalls++;
@@ -293,10 +317,10 @@ export class RemoteMemoryController extends Module {
         return;
       }
       if (isNxm) {
-        const t = this.pushAnswer(tx, e, S2MDRSOp.MemDataNXM, this.params.poisonOnDecodeError ? 1 : 0, devLoad);
+        const t = this.pushAnswer(tx, e, Answer.drsMemDataNXM, this.params.poisonOnDecodeError === true ? 1 : 0, devLoad);
         fillLine(this.drsWords, t, 0xff);
       } else {
-        this.pushAnswer(tx, e, S2MNDROp.Cmp, 0, devLoad);
+        this.pushAnswer(tx, e, Answer.ndrCmp, 0, devLoad);
       }
       this.localHead = this.localHead + 1 < this.localRing.length ? this.localHead + 1 : 0;
       this.localCount--;
@@ -315,9 +339,9 @@ export class RemoteMemoryController extends Module {
         return;
       }
       const s = req.push();
-      const isRead = this.eAnswer[e] === ANS_DATA;
+      const isRead = this.eAnswer[e] === Ans.data;
       req.col.id[s] = e;
-      req.col.op[s] = isRead ? DramOp.Read : DramOp.Write;
+      req.col.op[s] = isRead ? Mem.Read : Mem.Write;
       req.col.pa[s] = this.eAddr[e]!;
       req.col.beLo[s] = isRead ? 0 : this.eBeLo[e]!;
       req.col.beHi[s] = isRead ? 0 : this.eBeHi[e]!;
@@ -350,23 +374,23 @@ export class RemoteMemoryController extends Module {
     }
     const s = ch.pop();
     const op = ch.col.opcode[s]!;
-    if (op === M2SReqOp.MemSpecRd) {
+    if (op === ReqOp.MemSpecRd) {
       // A hint with no answer (reference/cxl-protocol.md §1.8): ignored, no entry kept.
       this.specReads++;
       return true;
     }
     const e = this.alloc(ch, s, now);
-    if (op === M2SReqOp.MemRd || op === M2SReqOp.MemRdData) {
-      const c = this.exports.check(this.eSpid[e]!, this.eAddr[e]!, ExportPerm.Read);
-      if (c === ExportCheck.Allowed) this.toIssue(e, ANS_DATA);
+    if (op === ReqOp.MemRd || op === ReqOp.MemRdData) {
+      const c = this.exports.check(this.eSpid[e]!, this.eAddr[e]!, Perm.Read);
+      if (c === Check.Allowed) this.toIssue(e, Ans.data);
       else {
         this.countDenied(c);
         this.nxm++;
-        this.toLocal(e, ANS_NXM);
+        this.toLocal(e, Ans.nxm);
       }
-    } else if (op === M2SReqOp.MemInv || op === M2SReqOp.MemInvNT || op === M2SReqOp.MemClnEvct) {
+    } else if (op === ReqOp.MemInv || op === ReqOp.MemInvNT || op === ReqOp.MemClnEvct) {
       this.invalidates++;
-      this.toLocal(e, ANS_CMP);
+      this.toLocal(e, Ans.cmp);
     } else {
       this.fail(`M2S Req opcode ${op} (tag ${ch.col.tag[s]}) is not accepted by a Type-3 HDM-H device (MemRd, MemRdData, MemSpecRd, MemInv, MemInvNT, MemClnEvct are)`);
     }
@@ -382,27 +406,27 @@ export class RemoteMemoryController extends Module {
     }
     const s = ch.pop();
     const op = ch.col.opcode[s]!;
-    if (op !== M2SRwDOp.MemWr && op !== M2SRwDOp.MemWrPtl) {
+    if (op !== RwdOp.MemWr && op !== RwdOp.MemWrPtl) {
       this.fail(`M2S RwD opcode ${op} (tag ${ch.col.tag[s]}) is not accepted by a Type-3 HDM-H device (MemWr, MemWrPtl are)`);
     }
     const e = this.alloc(ch, s, now);
-    if (op === M2SRwDOp.MemWr) {
-      this.eBeLo[e] = BE_HALF_ALL;
-      this.eBeHi[e] = BE_HALF_ALL;
+    if (op === RwdOp.MemWr) {
+      this.eBeLo[e] = Mem.beHalfAll;
+      this.eBeHi[e] = Mem.beHalfAll;
     }
     copyLine(this.rwdWords, s, this.eWords, e);
-    const c = this.exports.check(this.eSpid[e]!, this.eAddr[e]!, ExportPerm.Write);
-    if (c === ExportCheck.Allowed) this.toIssue(e, ANS_CMP);
+    const c = this.exports.check(this.eSpid[e]!, this.eAddr[e]!, Perm.Write);
+    if (c === Check.Allowed) this.toIssue(e, Ans.cmp);
     else {
       this.countDenied(c);
       this.droppedWrites++;
-      this.toLocal(e, ANS_CMP);
+      this.toLocal(e, Ans.cmp);
     }
     return true;
   }
 
   private countDenied(c: ExportCheck): void {
-    if (c === ExportCheck.Refused) this.refused++;
+    if (c === Check.Refused) this.refused++;
     else this.unclaimed++;
   }
 
@@ -418,7 +442,7 @@ export class RemoteMemoryController extends Module {
     this.eSpid[e] = c.spid[s]!;
     // A 68B M2S Req may carry Addr[5]; the line is what is accessed (floor, not a double `%`: the
     // same for an address ≥ 0).
-    this.eAddr[e] = Math.floor(addr / LINE_BYTES) * LINE_BYTES;
+    this.eAddr[e] = Math.floor(addr / Mem.lineBytes) * Mem.lineBytes;
     this.eBeLo[e] = c.beLo[s]!;
     this.eBeHi[e] = c.beHi[s]!;
     this.eReadyAt[e] = now + this.pipelineCycles;
@@ -452,7 +476,7 @@ export class RemoteMemoryController extends Module {
     const c = tx.col;
     c.opcode[t] = opcode;
     c.tag[t] = this.eTag[e]!;
-    c.metaField[t] = MetaField.NoOp;
+    c.metaField[t] = Answer.metaNoOp;
     c.ldId[t] = this.eLdId[e]!;
     c.poison[t] = poison;
     c.devLoad[t] = devLoad;
