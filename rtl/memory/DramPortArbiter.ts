@@ -13,6 +13,10 @@ export interface DramPortArbiterParams {
 
 export const DRAM_ARBITER_DEFAULTS: DramPortArbiterParams = { ports: 3, portDepth: 2, rspDepth: 4 };
 
+/** DramOp.Read (DramMsg.ts) as a `const enum` member, a literal in the per-request code (an enum object is loaded and type-checked at each use under V8); checked at load. */
+const enum Op { Read = 0 }
+if (DramOp.Read !== Op.Read) throw new Error('DramPortArbiter: Op.Read disagrees with DramOp.Read');
+
 /** The two channels of one requester's DRAM port, as the requester sees them. */
 export interface DramPort {
   /** The requester pushes here (owned by the arbiter). */
@@ -136,7 +140,7 @@ export class DramPortArbiter extends Module {
       copyDramReq(up.col, s, down.col, d);
       down.col.id[d] = downId;
       // A read's line is don't-care (the Dram reads a request's line only for a write).
-      if (up.col.op[s] !== DramOp.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
+      if (up.col.op[s] !== Op.Read) copyLine(this.reqWords[p]!, s, this.downReqWords, d);
       this.granted[p]++;
       this.rrNext.d = p + 1 < n ? p + 1 : 0;
       return;
@@ -164,7 +168,7 @@ export class DramPortArbiter extends Module {
       copyDramRsp(rsp.col, s, up.col, u);
       up.col.id[u] = (downId - p) / n;
       // A write's answer carries a line of zeros (the Dram's): write the zeros instead of copying them.
-      if (rsp.col.op[s] === DramOp.Read) copyLine(this.downRspWords, s, this.rspWords[p]!, u);
+      if (rsp.col.op[s] === Op.Read) copyLine(this.downRspWords, s, this.rspWords[p]!, u);
       else fillLine(this.rspWords[p]!, u, 0x00);
     }
   }
