@@ -7,43 +7,64 @@ export const PAGE_BYTES = 4096;
 export const PA_LIMIT = 2 ** 52;
 /** Byte-enable mask with all 32 bits of one half-line set (beLo or beHi). */
 export const BE_HALF_ALL = 0xffffffff;
-const HALF_LINE = LINE_BYTES / 2;
-const HALF_LINE_WORDS = LINE_WORDS / 2;
-const PAGE_WORDS = PAGE_BYTES / 4;
-const PAGE_WORDS_LOG2 = 10;
-const PAGE_LINE_MASK = PAGE_BYTES / LINE_BYTES - 1;
 /**
- * Pages are carved out of slabs of 2^SLAB_PAGES_LOG2 pages (256 KiB): an ArrayBuffer's fixed cost
- * is paid once per slab (what remains per page is the zeroed memory itself). A page is a slot
- * number, page (slot mod slab size) of slab floor(slot / slab size): no object per page.
+ * The sizes and field places below as a `const enum`: the TypeScript transform writes its members
+ * as literals, where a module-level constant is loaded and type-checked at each use in V8's
+ * optimized code (this runs for every DRAM access). Checked at load against the exported sizes.
  */
-const SLAB_PAGES_LOG2 = 6;
-const SLAB_PAGES = 1 << SLAB_PAGES_LOG2;
-const SLAB_SLOT_MASK = SLAB_PAGES - 1;
-/**
- * The page directory is kept per chunk of 2^CHUNK_PAGES_LOG2 pages (2 MiB of address space), so a
- * chunk number (below 2^31 for 52-bit addresses) is an int32 and the pages of one region sit side
- * by side: the directory of a run's few regions stays small and in cache.
- */
-const CHUNK_PAGES_LOG2 = 9;
-const CHUNK_PAGES = 1 << CHUNK_PAGES_LOG2;
-const CHUNK_BYTES = CHUNK_PAGES * PAGE_BYTES;
-/**
- * A page's directory record: its storage slot (NO_SLOT: none) and the lines written since it was
- * created (bit i of word REC_LINES + j: line 32j + i). One record is 16 bytes, so the slot and the
- * written bits of a line come in one cache line.
- */
-const REC_WORDS_LOG2 = 2;
-const REC_SLOT = 0;
-const REC_LINES = 1;
-const CHUNK_WORDS = CHUNK_PAGES << REC_WORDS_LOG2;
-/** Record of a page without storage, and empty key of the chunk table (chunk numbers are ≥ 0). */
-const NO_SLOT = -1;
-const NO_CHUNK = -1;
-/** Initial chunk-table size in entries (a power of two; the table doubles at half full). */
-const CHUNK_TABLE_MIN = 16;
-/** Directory chunks allocated at first (the directory doubles when full). */
-const DIR_CHUNKS_MIN = 4;
+const enum Sp {
+  lineBytes = 64,
+  lineWords = 16,
+  halfLine = 32,
+  halfLineWords = 8,
+  pageBytes = 4096,
+  pageWords = 1024,
+  pageWordsLog2 = 10,
+  /** Lines per page - 1. */
+  pageLineMask = 63,
+  paLimit = 4503599627370496,
+  beHalfAll = 0xffffffff,
+  /**
+   * Pages are carved out of slabs of 2^slabPagesLog2 pages (256 KiB): an ArrayBuffer's fixed cost
+   * is paid once per slab (what remains per page is the zeroed memory itself). A page is a slot
+   * number, page (slot mod slab size) of slab floor(slot / slab size): no object per page.
+   */
+  slabPagesLog2 = 6,
+  slabPages = 64,
+  slabSlotMask = 63,
+  /**
+   * The page directory is kept per chunk of 2^chunkPagesLog2 pages (2 MiB of address space), so a
+   * chunk number (below 2^31 for 52-bit addresses) is an int32 and the pages of one region sit side
+   * by side: the directory of a run's few regions stays small and in cache.
+   */
+  chunkPagesLog2 = 9,
+  chunkPages = 512,
+  chunkBytes = 2097152,
+  /**
+   * A page's directory record: its storage slot (noSlot: none) and the lines written since it was
+   * created (bit i of word recLines + j: line 32j + i). One record is 16 bytes, so the slot and the
+   * written bits of a line come in one cache line.
+   */
+  recWordsLog2 = 2,
+  recSlot = 0,
+  recLines = 1,
+  chunkWords = 2048,
+  /** Record of a page without storage, and empty key of the chunk table (chunk numbers are ≥ 0). */
+  noSlot = -1,
+  noChunk = -1,
+  /** Initial chunk-table size in entries (a power of two; the table doubles at half full). */
+  chunkTableMin = 16,
+  /** Directory chunks allocated at first (the directory doubles when full). */
+  dirChunksMin = 4,
+}
+if (
+  Sp.lineBytes !== LINE_BYTES || Sp.lineWords !== LINE_WORDS || Sp.halfLine !== LINE_BYTES / 2 || Sp.halfLineWords !== LINE_WORDS / 2 ||
+  Sp.pageBytes !== PAGE_BYTES || Sp.pageWords !== PAGE_BYTES / 4 || Sp.pageWords !== 1 << Sp.pageWordsLog2 || Sp.pageLineMask !== PAGE_BYTES / LINE_BYTES - 1 ||
+  Sp.paLimit !== PA_LIMIT || Sp.beHalfAll !== BE_HALF_ALL || Sp.slabPages !== 1 << Sp.slabPagesLog2 || Sp.slabSlotMask !== Sp.slabPages - 1 ||
+  Sp.chunkPages !== 1 << Sp.chunkPagesLog2 || Sp.chunkBytes !== Sp.chunkPages * PAGE_BYTES || Sp.chunkWords !== Sp.chunkPages << Sp.recWordsLog2
+) {
+  throw new Error('SparseMemory: the Sp constants disagree with the sizes they stand for');
+}
 
 /**
  * Byte-enable nibble → word mask: entry m has byte k all ones where bit k of m is set. Built
@@ -61,7 +82,7 @@ const NIBBLE_MASK = (() => {
  * space costs nothing until written: storage is 4 KiB pages, created by the first write that
  * changes a byte of that page, found through a page directory from address to storage slot.
  * Reads of a page never written return zeros and allocate nothing. The only allocations in the
- * hot path are on a page's first write: a new slab every SLAB_PAGES pages, and the directory's
+ * hot path are on a page's first write: a new slab every Sp.slabPages pages, and the directory's
  * growth for a new 2 MiB chunk (a real DRAM has all its pages from power-on; the model pays only
  * for what a run touches).
  *
@@ -74,12 +95,12 @@ const NIBBLE_MASK = (() => {
  * below that (page in chunk, line, offset) come from `pa >>> 0`, pa's low 32 bits.
  */
 export class SparseMemory {
-  /** chunkTable[2i] = chunk number (NO_CHUNK: empty), chunkTable[2i + 1] = its directory index; size a power of two. */
-  private chunkTable = new Int32Array(2 * CHUNK_TABLE_MIN).fill(NO_CHUNK);
-  private chunkMask = CHUNK_TABLE_MIN - 1;
+  /** chunkTable[2i] = chunk number (Sp.noChunk: empty), chunkTable[2i + 1] = its directory index; size a power of two. */
+  private chunkTable = new Int32Array(2 * Sp.chunkTableMin).fill(Sp.noChunk);
+  private chunkMask = Sp.chunkTableMin - 1;
   private chunkCount = 0;
-  /** Page records (see REC_*), CHUNK_WORDS per chunk, chunks in the order they were created. */
-  private dir = new Int32Array(DIR_CHUNKS_MIN * CHUNK_WORDS);
+  /** Page records (see Sp.rec*), Sp.chunkWords per chunk, chunks in the order they were created. */
+  private dir = new Int32Array(Sp.dirChunksMin * Sp.chunkWords);
   /**
    * The chunk of the last access and the offset of its records in `dir` (-1: none): sequential and
    * hot-set traffic stays in one chunk for many lines, and a compare is cheaper than a table lookup.
@@ -102,12 +123,12 @@ export class SparseMemory {
     checkLine(pa);
     const slot = this.slotOf(pa);
     if (slot < 0) {
-      for (let i = 0; i < LINE_BYTES; i++) out[off + i] = 0;
+      for (let i = 0; i < Sp.lineBytes; i++) out[off + i] = 0;
       return;
     }
-    const bytes = this.slabBytes[slot >>> SLAB_PAGES_LOG2]!;
-    const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(pa);
-    for (let i = 0; i < LINE_BYTES; i++) out[off + i] = bytes[po + i]!;
+    const bytes = this.slabBytes[slot >>> Sp.slabPagesLog2]!;
+    const po = (slot & Sp.slabSlotMask) * Sp.pageBytes + pageOffset(pa);
+    for (let i = 0; i < Sp.lineBytes; i++) out[off + i] = bytes[po + i]!;
   }
 
   /** readLine into words: the line at `pa` into out[wordOff .. wordOff+15] (the per-cycle path). */
@@ -117,15 +138,15 @@ export class SparseMemory {
     const line = lineInPage(pa);
     // A line never written holds zeros: no need to touch its page (most reads of a randomly
     // written page are of such lines, and the page itself is a cache and TLB miss).
-    if (r < 0 || ((this.dir[r + REC_LINES + (line >>> 5)]! >>> (line & 31)) & 1) === 0) {
-      for (let i = 0; i < LINE_WORDS; i++) out[wordOff + i] = 0;
+    if (r < 0 || ((this.dir[r + Sp.recLines + (line >>> 5)]! >>> (line & 31)) & 1) === 0) {
+      for (let i = 0; i < Sp.lineWords; i++) out[wordOff + i] = 0;
       return;
     }
     // A written line has storage.
-    const slot = this.dir[r + REC_SLOT]!;
-    const words = this.slabWords[slot >>> SLAB_PAGES_LOG2]!;
-    const po = ((slot & SLAB_SLOT_MASK) << PAGE_WORDS_LOG2) + (pageOffset(pa) >>> 2);
-    for (let i = 0; i < LINE_WORDS; i++) out[wordOff + i] = words[po + i]!;
+    const slot = this.dir[r + Sp.recSlot]!;
+    const words = this.slabWords[slot >>> Sp.slabPagesLog2]!;
+    const po = ((slot & Sp.slabSlotMask) << Sp.pageWordsLog2) + (pageOffset(pa) >>> 2);
+    for (let i = 0; i < Sp.lineWords; i++) out[wordOff + i] = words[po + i]!;
   }
 
   /**
@@ -136,15 +157,15 @@ export class SparseMemory {
     checkLine(pa);
     if (beLo === 0 && beHi === 0) return;
     const slot = this.storeLine(pa);
-    const bytes = this.slabBytes[slot >>> SLAB_PAGES_LOG2]!;
-    const po = (slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(pa);
-    if (beLo === BE_HALF_ALL && beHi === BE_HALF_ALL) {
-      for (let i = 0; i < LINE_BYTES; i++) bytes[po + i] = src[off + i]!;
+    const bytes = this.slabBytes[slot >>> Sp.slabPagesLog2]!;
+    const po = (slot & Sp.slabSlotMask) * Sp.pageBytes + pageOffset(pa);
+    if (beLo === Sp.beHalfAll && beHi === Sp.beHalfAll) {
+      for (let i = 0; i < Sp.lineBytes; i++) bytes[po + i] = src[off + i]!;
       return;
     }
-    for (let i = 0; i < HALF_LINE; i++) {
+    for (let i = 0; i < Sp.halfLine; i++) {
       if ((beLo >>> i) & 1) bytes[po + i] = src[off + i]!;
-      if ((beHi >>> i) & 1) bytes[po + HALF_LINE + i] = src[off + HALF_LINE + i]!;
+      if ((beHi >>> i) & 1) bytes[po + Sp.halfLine + i] = src[off + Sp.halfLine + i]!;
     }
   }
 
@@ -153,29 +174,29 @@ export class SparseMemory {
     checkLine(pa);
     if (beLo === 0 && beHi === 0) return;
     const slot = this.storeLine(pa);
-    const words = this.slabWords[slot >>> SLAB_PAGES_LOG2]!;
-    const po = ((slot & SLAB_SLOT_MASK) << PAGE_WORDS_LOG2) + (pageOffset(pa) >>> 2);
-    if (beLo === BE_HALF_ALL && beHi === BE_HALF_ALL) {
-      for (let i = 0; i < LINE_WORDS; i++) words[po + i] = src[wordOff + i]!;
+    const words = this.slabWords[slot >>> Sp.slabPagesLog2]!;
+    const po = ((slot & Sp.slabSlotMask) << Sp.pageWordsLog2) + (pageOffset(pa) >>> 2);
+    if (beLo === Sp.beHalfAll && beHi === Sp.beHalfAll) {
+      for (let i = 0; i < Sp.lineWords; i++) words[po + i] = src[wordOff + i]!;
       return;
     }
     // Four byte enables per word: keep the disabled bytes, take the enabled ones from src.
-    for (let i = 0; i < HALF_LINE_WORDS; i++) {
+    for (let i = 0; i < Sp.halfLineWords; i++) {
       const lo = NIBBLE_MASK[(beLo >>> (4 * i)) & 15]!;
       const hi = NIBBLE_MASK[(beHi >>> (4 * i)) & 15]!;
       const a = po + i;
-      const b = po + HALF_LINE_WORDS + i;
+      const b = po + Sp.halfLineWords + i;
       words[a] = (words[a]! & ~lo) | (src[wordOff + i]! & lo);
-      words[b] = (words[b]! & ~hi) | (src[wordOff + HALF_LINE_WORDS + i]! & hi);
+      words[b] = (words[b]! & ~hi) | (src[wordOff + Sp.halfLineWords + i]! & hi);
     }
   }
 
   /** Free every page (reset of the memory contents). */
   clear(): void {
-    this.chunkTable = new Int32Array(2 * CHUNK_TABLE_MIN).fill(NO_CHUNK);
-    this.chunkMask = CHUNK_TABLE_MIN - 1;
+    this.chunkTable = new Int32Array(2 * Sp.chunkTableMin).fill(Sp.noChunk);
+    this.chunkMask = Sp.chunkTableMin - 1;
     this.chunkCount = 0;
-    this.dir = new Int32Array(DIR_CHUNKS_MIN * CHUNK_WORDS);
+    this.dir = new Int32Array(Sp.dirChunksMin * Sp.chunkWords);
     this.lastChunk = -1;
     this.lastChunkBase = 0;
     this.pageCount = 0;
@@ -185,20 +206,20 @@ export class SparseMemory {
 
   /** Index in `dir` of the record of the page holding byte address a, or -1 when its chunk has no records. */
   private recordOf(a: number): number {
-    const chunk = Math.floor(a / CHUNK_BYTES);
+    const chunk = Math.floor(a / Sp.chunkBytes);
     if (chunk !== this.lastChunk) {
       const k = this.findChunk(chunk);
       if (k < 0) return -1;
       this.lastChunk = chunk;
-      this.lastChunkBase = k * CHUNK_WORDS;
+      this.lastChunkBase = k * Sp.chunkWords;
     }
-    return this.lastChunkBase + (pageInChunk(a) << REC_WORDS_LOG2);
+    return this.lastChunkBase + (pageInChunk(a) << Sp.recWordsLog2);
   }
 
   /** Storage slot of the page holding byte address a, or -1 when it has none. */
   private slotOf(a: number): number {
     const r = this.recordOf(a);
-    return r < 0 ? NO_SLOT : this.dir[r + REC_SLOT]!;
+    return r < 0 ? Sp.noSlot : this.dir[r + Sp.recSlot]!;
   }
 
   /** Directory index of chunk c, or -1 when it has no records. */
@@ -209,7 +230,7 @@ export class SparseMemory {
       const key = table[2 * i]!;
       if (key === c) return table[2 * i + 1]!;
       // The table is never more than half full, so every probe sequence reaches an empty entry.
-      if (key === NO_CHUNK) return -1;
+      if (key === Sp.noChunk) return -1;
     }
   }
 
@@ -221,24 +242,24 @@ export class SparseMemory {
   private storeLine(a: number): number {
     let r = this.recordOf(a);
     if (r < 0) {
-      this.newChunk(Math.floor(a / CHUNK_BYTES));
+      this.newChunk(Math.floor(a / Sp.chunkBytes));
       r = this.recordOf(a);
     }
     const dir = this.dir;
-    let slot = dir[r + REC_SLOT]!;
+    let slot = dir[r + Sp.recSlot]!;
     if (slot < 0) {
       slot = this.pageCount;
-      if ((slot & SLAB_SLOT_MASK) === 0) {
+      if ((slot & Sp.slabSlotMask) === 0) {
         // The first page of a new slab.
-        const slab = new ArrayBuffer(SLAB_PAGES * PAGE_BYTES);
+        const slab = new ArrayBuffer(Sp.slabPages * Sp.pageBytes);
         this.slabWords.push(new Uint32Array(slab));
         this.slabBytes.push(new Uint8Array(slab));
       }
       this.pageCount = slot + 1;
-      dir[r + REC_SLOT] = slot;
+      dir[r + Sp.recSlot] = slot;
     }
     const line = lineInPage(a);
-    const w = r + REC_LINES + (line >>> 5);
+    const w = r + Sp.recLines + (line >>> 5);
     dir[w] = dir[w]! | (1 << (line & 31));
     return slot;
   }
@@ -246,13 +267,13 @@ export class SparseMemory {
   /** Records for chunk c, every page without storage. */
   private newChunk(c: number): void {
     const k = this.chunkCount;
-    if ((k + 1) * CHUNK_WORDS > this.dir.length) {
+    if ((k + 1) * Sp.chunkWords > this.dir.length) {
       const grown = new Int32Array(2 * this.dir.length);
       grown.set(this.dir);
       this.dir = grown;
     }
-    const base = k * CHUNK_WORDS;
-    for (let r = base; r < base + CHUNK_WORDS; r += 1 << REC_WORDS_LOG2) this.dir[r + REC_SLOT] = NO_SLOT;
+    const base = k * Sp.chunkWords;
+    for (let r = base; r < base + Sp.chunkWords; r += 1 << Sp.recWordsLog2) this.dir[r + Sp.recSlot] = Sp.noSlot;
     this.chunkCount = k + 1;
     if (2 * this.chunkCount > this.chunkMask + 1) this.growChunkTable();
     insertChunk(this.chunkTable, this.chunkMask, c, k);
@@ -262,8 +283,8 @@ export class SparseMemory {
   private growChunkTable(): void {
     const old = this.chunkTable;
     const size = 2 * (this.chunkMask + 1);
-    const table = new Int32Array(2 * size).fill(NO_CHUNK);
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== NO_CHUNK) insertChunk(table, size - 1, old[i]!, old[i + 1]!);
+    const table = new Int32Array(2 * size).fill(Sp.noChunk);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== Sp.noChunk) insertChunk(table, size - 1, old[i]!, old[i + 1]!);
     this.chunkTable = table;
     this.chunkMask = size - 1;
   }
@@ -277,7 +298,7 @@ export class SparseMemory {
     for (let i = 0; i < len; i++) {
       const a = pa + i;
       const slot = this.slotOf(a);
-      out[i] = slot < 0 ? 0 : this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(a)]!;
+      out[i] = slot < 0 ? 0 : this.slabBytes[slot >>> Sp.slabPagesLog2]![(slot & Sp.slabSlotMask) * Sp.pageBytes + pageOffset(a)]!;
     }
     return out;
   }
@@ -288,7 +309,7 @@ export class SparseMemory {
     for (let i = 0; i < bytes.length; i++) {
       const a = pa + i;
       const slot = this.storeLine(a);
-      this.slabBytes[slot >>> SLAB_PAGES_LOG2]![(slot & SLAB_SLOT_MASK) * PAGE_BYTES + pageOffset(a)] = bytes[i]!;
+      this.slabBytes[slot >>> Sp.slabPagesLog2]![(slot & Sp.slabSlotMask) * Sp.pageBytes + pageOffset(a)] = bytes[i]!;
     }
   }
 
@@ -297,9 +318,9 @@ export class SparseMemory {
     const pages: number[] = [];
     const t = this.chunkTable;
     for (let i = 0; i < t.length; i += 2) {
-      if (t[i] === NO_CHUNK) continue;
-      const base = t[i + 1]! * CHUNK_WORDS;
-      for (let p = 0; p < CHUNK_PAGES; p++) if (this.dir[base + (p << REC_WORDS_LOG2) + REC_SLOT]! >= 0) pages.push(t[i]! * CHUNK_PAGES + p);
+      if (t[i] === Sp.noChunk) continue;
+      const base = t[i + 1]! * Sp.chunkWords;
+      for (let p = 0; p < Sp.chunkPages; p++) if (this.dir[base + (p << Sp.recWordsLog2) + Sp.recSlot]! >= 0) pages.push(t[i]! * Sp.chunkPages + p);
     }
     return pages.sort((a, b) => a - b);
   }
@@ -310,17 +331,17 @@ export class SparseMemory {
  * a double, and page, line and chunk bits all lie in those low 32 bits: no division.
  */
 function pageOffset(a: number): number {
-  return (a >>> 0) & (PAGE_BYTES - 1);
+  return (a >>> 0) & (Sp.pageBytes - 1);
 }
 
 /** Line (0..63) of byte address a in its page. */
 function lineInPage(a: number): number {
-  return ((a >>> 0) >>> 6) & PAGE_LINE_MASK;
+  return ((a >>> 0) >>> 6) & Sp.pageLineMask;
 }
 
-/** Page (0..CHUNK_PAGES-1) of byte address a in its chunk. */
+/** Page (0..Sp.chunkPages-1) of byte address a in its chunk. */
 function pageInChunk(a: number): number {
-  return ((a >>> 0) >>> 12) & (CHUNK_PAGES - 1);
+  return ((a >>> 0) >>> 12) & (Sp.chunkPages - 1);
 }
 
 /** Start of chunk c's probe sequence (a multiplicative hash, so chunks a fixed stride apart do not collide). */
@@ -331,7 +352,7 @@ function chunkHash(c: number): number {
 /** Put (c, k) in the first empty entry of c's probe sequence (c is not in the table). */
 function insertChunk(table: Int32Array, mask: number, c: number, k: number): void {
   let i = chunkHash(c) & mask;
-  while (table[2 * i] !== NO_CHUNK) i = (i + 1) & mask;
+  while (table[2 * i] !== Sp.noChunk) i = (i + 1) & mask;
   table[2 * i] = c;
   table[2 * i + 1] = k;
 }
@@ -339,13 +360,13 @@ function insertChunk(table: Int32Array, mask: number, c: number, k: number): voi
 function checkLine(pa: number): void {
   // Cheap comparisons only: this runs per access. Inside the range floor(pa / 64) * 64 is exact,
   // so it equals pa exactly when pa % 64 === 0, without the library call a double `%` costs.
-  if (!(pa >= 0 && pa < PA_LIMIT) || Math.floor(pa / LINE_BYTES) * LINE_BYTES !== pa) {
-    throw new RangeError(`SparseMemory: line address ${pa} must be a multiple of ${LINE_BYTES} in [0, 2^52)`);
+  if (!(pa >= 0 && pa < Sp.paLimit) || Math.floor(pa / Sp.lineBytes) * Sp.lineBytes !== pa) {
+    throw new RangeError(`SparseMemory: line address ${pa} must be a multiple of ${Sp.lineBytes} in [0, 2^52)`);
   }
 }
 
 function checkRange(pa: number, len: number): void {
-  if (!(Number.isInteger(pa) && Number.isInteger(len) && pa >= 0 && len >= 0 && pa + len <= PA_LIMIT)) {
+  if (!(Number.isInteger(pa) && Number.isInteger(len) && pa >= 0 && len >= 0 && pa + len <= Sp.paLimit)) {
     throw new RangeError(`SparseMemory: byte range [${pa}, ${pa}+${len}) must be integers inside [0, 2^52)`);
   }
 }
