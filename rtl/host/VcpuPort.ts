@@ -11,8 +11,26 @@ export const LatencyClass = { LocalRead: 0, RemoteRead: 1, LocalWrite: 2, Remote
 export type LatencyClass = (typeof LatencyClass)[keyof typeof LatencyClass];
 export const LATENCY_CLASS_NAMES = ['localRead', 'remoteRead', 'localWrite', 'remoteWrite', 'error'] as const;
 
-/** Byte enables of a full 32-byte half line. */
-const ALL_BYTES_HALF = 0xffffffff;
+/**
+ * The per-command code's numbers as `const enum`s: the TypeScript transform writes their members as
+ * literals, where a module-level constant or enum object is loaded and type-checked at each use in
+ * V8's optimized code. allBytesHalf: byte enables of a full 32-byte half line. The mirrors of
+ * LINE_BYTES, HostOp, HostStatus, HostRoute and LatencyClass are checked at load.
+ */
+const enum Port { lineBytes = 64, allBytesHalf = 0xffffffff }
+const enum Op { Read = 0, Write = 1, WritePartial = 2 }
+const enum Status { Ok = 0, Nxm = 1, PageFault = 2 }
+const enum Route { Local = 0, Remote = 1, Error = 2 }
+const enum Lat { LocalRead = 0, RemoteRead = 1, LocalWrite = 2, RemoteWrite = 3, Error = 4 }
+if (
+  LINE_BYTES !== Port.lineBytes || HostOp.Read !== Op.Read || HostOp.Write !== Op.Write || HostOp.WritePartial !== Op.WritePartial ||
+  HostStatus.Ok !== Status.Ok || HostStatus.Nxm !== Status.Nxm || HostStatus.PageFault !== Status.PageFault ||
+  HostRoute.Local !== Route.Local || HostRoute.Remote !== Route.Remote || HostRoute.Error !== Route.Error ||
+  LatencyClass.LocalRead !== Lat.LocalRead || LatencyClass.RemoteRead !== Lat.RemoteRead || LatencyClass.LocalWrite !== Lat.LocalWrite ||
+  LatencyClass.RemoteWrite !== Lat.RemoteWrite || LatencyClass.Error !== Lat.Error
+) {
+  throw new Error('VcpuPort: a const enum mirror disagrees with the constant it mirrors');
+}
 
 /**
  * Watches a port's commands (the golden-memory scoreboard). Called from the port's evaluate():
@@ -244,7 +262,7 @@ export class VcpuPort extends Module {
       if (source !== null) {
         if (source.offer(this.cmd, cycle)) this.cmdValid = true;
         // A source that will refuse until one of our answers arrives is not asked again before then.
-        else if (!this.ctx.fullEvaluate && source.waitsForAnswer !== undefined && source.waitsForAnswer()) this.sourceParked = true;
+        else if (this.ctx.fullEvaluate === false && source.waitsForAnswer !== undefined && source.waitsForAnswer()) this.sourceParked = true;
       }
     }
     if (this.cmdValid === true) {
@@ -260,12 +278,12 @@ export class VcpuPort extends Module {
   private canIssue(): boolean {
     if (this.freeCount === 0) return false;
     const cmd = this.cmd;
-    if (cmd.waitForPrevious && this.issued !== this.completed) return false;
-    if (this.orderSameLine) {
-      const line = Math.floor(cmd.vmAddr / LINE_BYTES);
-      const writes = cmd.op !== HostOp.Read;
+    if (cmd.waitForPrevious === true && this.issued !== this.completed) return false;
+    if (this.orderSameLine === true) {
+      const line = Math.floor(cmd.vmAddr / Port.lineBytes);
+      const writes = cmd.op !== Op.Read;
       for (let t = 0; t < this.maxOutstanding; t++) {
-        if (this.tagLine[t] === line && (writes || this.tagOp[t] !== HostOp.Read)) return false;
+        if (this.tagLine[t] === line && (writes || this.tagOp[t] !== Op.Read)) return false;
       }
     }
     return true;
@@ -275,9 +293,9 @@ export class VcpuPort extends Module {
     const cmd = this.cmd;
     // Dividing a double by 64 is exact, so an integral quotient is the same test as `vmAddr % 64 === 0`
     // (which is a slow floating-point remainder); Infinity / 64 is still Infinity and still fails.
-    const line = cmd.vmAddr / LINE_BYTES;
-    if (!(line >= 0 && Math.floor(line) === line && line !== Infinity)) this.fail(`command VM address ${cmd.vmAddr} is not a ${LINE_BYTES}-byte line address`);
-    if (cmd.op !== HostOp.Read && cmd.op !== HostOp.Write && cmd.op !== HostOp.WritePartial) this.fail(`command op ${cmd.op} is not a HostOp`);
+    const line = cmd.vmAddr / Port.lineBytes;
+    if (!(line >= 0 && Math.floor(line) === line && line !== Infinity)) this.fail(`command VM address ${cmd.vmAddr} is not a ${Port.lineBytes}-byte line address`);
+    if (cmd.op !== Op.Read && cmd.op !== Op.Write && cmd.op !== Op.WritePartial) this.fail(`command op ${cmd.op} is not a HostOp`);
     const tag = this.freeTags[--this.freeCount]!;
     const seq = this.issued++;
     this.tagBusy[tag] = 1;
@@ -286,10 +304,10 @@ export class VcpuPort extends Module {
     this.tagVmAddr[tag] = cmd.vmAddr;
     this.tagLine[tag] = line;
     this.tagIssueCycle[tag] = cycle;
-    this.tagBeLo[tag] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beLo : 0;
-    this.tagBeHi[tag] = cmd.op === HostOp.Write ? ALL_BYTES_HALF : cmd.op === HostOp.WritePartial ? cmd.beHi : 0;
+    this.tagBeLo[tag] = cmd.op === Op.Write ? Port.allBytesHalf : cmd.op === Op.WritePartial ? cmd.beLo : 0;
+    this.tagBeHi[tag] = cmd.op === Op.Write ? Port.allBytesHalf : cmd.op === Op.WritePartial ? cmd.beHi : 0;
     // A Read's line is don't-care (HostMsg): only writes carry data on.
-    if (cmd.op !== HostOp.Read) copyLine(this.cmdWords, 0, this.tagWords, tag);
+    if (cmd.op !== Op.Read) copyLine(this.cmdWords, 0, this.tagWords, tag);
     // Enter the page-table stage (it has a place per tag, so it always has room).
     let p = this.ptHead + this.ptCount;
     if (p >= this.maxOutstanding) p -= this.maxOutstanding;
@@ -313,9 +331,9 @@ export class VcpuPort extends Module {
       r.vm[o] = this.vm;
       r.op[o] = op;
       r.addr[o] = vmAddr;
-      r.status[o] = HostStatus.PageFault;
+      r.status[o] = Status.PageFault;
       r.poison[o] = 0;
-      r.route[o] = HostRoute.Error;
+      r.route[o] = Route.Error;
       r.issueCycle[o] = this.tagIssueCycle[tag]!;
       this.faultsQueued++;
       this.leaveStage();
@@ -335,7 +353,7 @@ export class VcpuPort extends Module {
     q.beLo[o] = this.tagBeLo[tag]!;
     q.beHi[o] = this.tagBeHi[tag]!;
     q.issueCycle[o] = this.tagIssueCycle[tag]!;
-    if (op !== HostOp.Read) copyLine(this.tagWords, tag, this.reqWords, o);
+    if (op !== Op.Read) copyLine(this.tagWords, tag, this.reqWords, o);
     this.leaveStage();
   }
 
@@ -359,18 +377,18 @@ export class VcpuPort extends Module {
     const seq = this.tagSeq[tag]!;
     const vmAddr = this.tagVmAddr[tag]!;
     let cls: LatencyClass;
-    if (status !== HostStatus.Ok) {
-      cls = LatencyClass.Error;
-      if (status === HostStatus.PageFault) this.pageFaults++;
+    if (status !== Status.Ok) {
+      cls = Lat.Error;
+      if (status === Status.PageFault) this.pageFaults++;
       else this.nxmAnswers++;
-    } else if (op === HostOp.Read) cls = route === HostRoute.Remote ? LatencyClass.RemoteRead : LatencyClass.LocalRead;
-    else cls = route === HostRoute.Remote ? LatencyClass.RemoteWrite : LatencyClass.LocalWrite;
+    } else if (op === Op.Read) cls = route === Route.Remote ? Lat.RemoteRead : Lat.LocalRead;
+    else cls = route === Route.Remote ? Lat.RemoteWrite : Lat.LocalWrite;
     this.latency[cls]!.record(cycle - issueCycle);
     this.tagBusy[tag] = 0;
     this.tagLine[tag] = NaN;
     this.freeTags[this.freeCount++] = tag;
     this.completed++;
-    const dataOff = slot * LINE_BYTES;
+    const dataOff = slot * Port.lineBytes;
     if (this.observer !== null) this.observer.onComplete(this, seq, op, vmAddr, status, r.poison[slot]!, route, issueCycle, cycle, ch.bytes, dataOff);
     this.sourceParked = false;
     if (this.src !== null) this.src.onComplete(seq, op, vmAddr, status, ch.bytes, dataOff);
