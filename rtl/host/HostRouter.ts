@@ -19,10 +19,24 @@ import {
 import { lineWords } from '../cxl/LineWords.ts';
 import { StageRing } from './StageRing.ts';
 
-/** Byte enables of a full 32-byte half line. */
-const ALL_BYTES_HALF = 0xffffffff;
-/** Data of a read that no range claims: all ones, with poison (CXL MemData-NXM, cxl-protocol.md). */
-const NXM_DATA_BYTE = 0xff;
+/**
+ * The per-message code's other numbers, as `const enum`s for the same reason as the record places
+ * below. allBytesHalf: byte enables of a full 32-byte half line. nxmDataByte: data of a read that
+ * no range claims, all ones, with poison (CXL MemData-NXM, cxl-protocol.md). Op / Route / Status /
+ * DOp mirror HostOp, HostRoute, HostStatus and DramOp, checked below.
+ */
+const enum Data { allBytesHalf = 0xffffffff, nxmDataByte = 0xff }
+const enum Op { Read = 0, Write = 1, WritePartial = 2 }
+const enum Route { Local = 0, Remote = 1, Error = 2 }
+const enum Status { Ok = 0, Nxm = 1 }
+const enum DOp { Read = 0, Write = 1 }
+if (
+  HostOp.Read !== Op.Read || HostOp.Write !== Op.Write || HostOp.WritePartial !== Op.WritePartial ||
+  HostRoute.Local !== Route.Local || HostRoute.Remote !== Route.Remote || HostRoute.Error !== Route.Error ||
+  HostStatus.Ok !== Status.Ok || HostStatus.Nxm !== Status.Nxm || DramOp.Read !== DOp.Read || DramOp.Write !== DOp.Write
+) {
+  throw new Error('HostRouter: a const enum mirror disagrees with HostOp / HostRoute / HostStatus / DramOp');
+}
 /**
  * Places of the fields in the records this router keeps, as `const enum`s: the TypeScript
  * transform writes them into the code as literal numbers. (A module-level constant, or a field of
@@ -208,9 +222,9 @@ export class HostRouter extends Module {
 
   /** Where an HPA goes: HostRoute.Local, Remote or Error. */
   classify(hpa: number): number {
-    if (hpa >= this.dramBase && hpa < this.dramEnd) return HostRoute.Local;
-    if (hpa >= this.deviceBase && hpa < this.deviceEnd) return HostRoute.Remote;
-    return HostRoute.Error;
+    if (hpa >= this.dramBase && hpa < this.dramEnd) return Route.Local;
+    if (hpa >= this.deviceBase && hpa < this.deviceEnd) return Route.Remote;
+    return Route.Error;
   }
 
   override evaluate(): void {
@@ -258,7 +272,7 @@ export class HostRouter extends Module {
     const s = this.reqStage.accept(cycle + this.requestLatencyCycles - 1);
     hostReqToRecord(ch.col, src, this.reqStage.rec, s * Req.stride);
     // A Read's line is don't-care (HostMsg): only writes carry data on.
-    if (ch.col.op[src] !== HostOp.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
+    if (ch.col.op[src] !== Op.Read) this.reqStage.copyLineInWords(s, this.vcpuReqWords[i]!, src);
     this.acceptedFrom[i]!++;
     this.rrNext = i + 1 === this.vcpuReq.length ? 0 : i + 1;
   }
@@ -270,7 +284,7 @@ export class HostRouter extends Module {
     const b = s * Req.stride;
     const hpa = c[b + Req.addr]!;
     const route = this.classify(hpa);
-    if (route === HostRoute.Local) {
+    if (route === Route.Local) {
       const out = this.dramReq;
       if (this.freeCount === 0) {
         this.dramIdStallCycles++;
@@ -294,13 +308,13 @@ export class HostRouter extends Module {
       const o = out.push();
       const d = out.col;
       d.id[o] = id;
-      d.op[o] = op === HostOp.Read ? DramOp.Read : DramOp.Write;
+      d.op[o] = op === Op.Read ? DOp.Read : DOp.Write;
       d.pa[o] = hpa - this.dramBase;
-      d.beLo[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + Req.beLo]! : 0;
-      d.beHi[o] = op === HostOp.Write ? ALL_BYTES_HALF : op === HostOp.WritePartial ? c[b + Req.beHi]! : 0;
-      if (op !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
+      d.beLo[o] = op === Op.Write ? Data.allBytesHalf : op === Op.WritePartial ? c[b + Req.beLo]! : 0;
+      d.beHi[o] = op === Op.Write ? Data.allBytesHalf : op === Op.WritePartial ? c[b + Req.beHi]! : 0;
+      if (op !== Op.Read) this.reqStage.copyLineOutWords(s, this.dramReqWords, o);
       this.routedLocal++;
-    } else if (route === HostRoute.Remote) {
+    } else if (route === Route.Remote) {
       const out = this.devReq;
       if (!out.canPush()) {
         out.stall();
@@ -308,7 +322,7 @@ export class HostRouter extends Module {
       }
       const o = out.push();
       hostReqFromRecord(c, b, out.col, o);
-      if (c[b + Req.op] !== HostOp.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
+      if (c[b + Req.op] !== Op.Read) this.reqStage.copyLineOutWords(s, this.devReqWords, o);
       this.routedRemote++;
     } else {
       // No range claims the HPA: answer at once, as if from a target with no latency of its own.
@@ -322,11 +336,11 @@ export class HostRouter extends Module {
       a[e + Rsp.vm] = c[b + Req.vm]!;
       a[e + Rsp.op] = op;
       a[e + Rsp.addr] = hpa;
-      a[e + Rsp.status] = HostStatus.Nxm;
-      a[e + Rsp.poison] = op === HostOp.Read ? 1 : 0;
-      a[e + Rsp.route] = HostRoute.Error;
+      a[e + Rsp.status] = Status.Nxm;
+      a[e + Rsp.poison] = op === Op.Read ? 1 : 0;
+      a[e + Rsp.route] = Route.Error;
       a[e + Rsp.issueCycle] = c[b + Req.issueCycle]!;
-      this.rspStage.fillLine(r, op === HostOp.Read ? NXM_DATA_BYTE : 0);
+      this.rspStage.fillLine(r, op === Op.Read ? Data.nxmDataByte : 0);
       this.routedError++;
     }
     this.reqStage.release();
@@ -353,11 +367,11 @@ export class HostRouter extends Module {
       a[b + Rsp.vm] = ids[e + Id.vm]!;
       a[b + Rsp.op] = op;
       a[b + Rsp.addr] = ids[e + Id.addr]!;
-      a[b + Rsp.status] = HostStatus.Ok;
+      a[b + Rsp.status] = Status.Ok;
       a[b + Rsp.poison] = 0;
-      a[b + Rsp.route] = HostRoute.Local;
+      a[b + Rsp.route] = Route.Local;
       a[b + Rsp.issueCycle] = ids[e + Id.issueCycle]!;
-      if (op === HostOp.Read) this.rspStage.copyLineInWords(r, this.dramRspWords, k);
+      if (op === Op.Read) this.rspStage.copyLineInWords(r, this.dramRspWords, k);
       else this.rspStage.fillLine(r, 0);
       ids[e + Id.busy] = 0;
       this.freeIds[this.freeCount++] = i;
