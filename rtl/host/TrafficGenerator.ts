@@ -61,6 +61,15 @@ const enum Line {
   triplesEnd = 63,
 }
 if (Draw.range !== 2 ** Draw.bits || Line.bytes !== LINE_BYTES || Line.triplesEnd !== LINE_BYTES - (LINE_BYTES % 3)) throw new Error('TrafficGenerator: Draw / Line constants disagree');
+/** Mirrors of TrafficPattern and HostOp for the per-cycle code, as const enums too (checked at load). */
+const enum Pat { Sequential = 0, Random = 1, HotSet = 2, PointerChase = 3 }
+const enum Op { Read = 0, Write = 1, WritePartial = 2 }
+if (
+  TrafficPattern.Sequential !== Pat.Sequential || TrafficPattern.Random !== Pat.Random || TrafficPattern.HotSet !== Pat.HotSet || TrafficPattern.PointerChase !== Pat.PointerChase ||
+  HostOp.Read !== Op.Read || HostOp.Write !== Op.Write || HostOp.WritePartial !== Op.WritePartial
+) {
+  throw new Error('TrafficGenerator: Pat / Op disagree with TrafficPattern / HostOp');
+}
 
 /**
  * A seeded synthetic vCPU workload (a VcpuCommandSource). The command stream is a function of the
@@ -172,14 +181,14 @@ export class TrafficGenerator implements VcpuCommandSource {
   }
 
   isDone(): boolean {
-    return this.stopped || this.offered >= this.count;
+    return this.stopped === true || this.offered >= this.count;
   }
 
   offer(cmd: VcpuCommand, _cycle: number): boolean {
-    if (this.stopped || this.offered >= this.count) return false;
+    if (this.stopped === true || this.offered >= this.count) return false;
     const pattern = this.pattern;
-    if (pattern === TrafficPattern.PointerChase) {
-      if (!this.chaseReady) return false;
+    if (pattern === Pat.PointerChase) {
+      if (this.chaseReady === false) return false;
     } else if (this.closedLoop > 0) {
       if (this.offered - this.answered >= this.closedLoop) return false;
     } else {
@@ -196,7 +205,7 @@ export class TrafficGenerator implements VcpuCommandSource {
    * unchanged, until onComplete() frees a closed-loop place or a chase link (or for good, when stopped).
    */
   waitsForAnswer(): boolean {
-    return this.pattern === TrafficPattern.PointerChase || this.closedLoop > 0 || this.stopped || this.offered >= this.count;
+    return this.pattern === Pat.PointerChase || this.closedLoop > 0 || this.stopped === true || this.offered >= this.count;
   }
 
   /**
@@ -207,33 +216,33 @@ export class TrafficGenerator implements VcpuCommandSource {
   private generate(cmd: VcpuCommand): void {
     const pattern = this.pattern;
     let line: number;
-    if (pattern === TrafficPattern.Sequential) {
+    if (pattern === Pat.Sequential) {
       line = this.seqLine;
       this.seqLine = this.seqLine + 1 === this.lines ? 0 : this.seqLine + 1;
-    } else if (pattern === TrafficPattern.Random) {
+    } else if (pattern === Pat.Random) {
       line = this.below(this.lines);
-    } else if (pattern === TrafficPattern.HotSet) {
+    } else if (pattern === Pat.HotSet) {
       line = this.draw() < this.hotThreshold ? this.hot[this.below(this.hot.length)]! : this.below(this.lines);
     } else {
       line = this.chaseLine;
       this.chaseReady = false;
     }
     cmd.vmAddr = this.vmBase + line * Line.bytes;
-    cmd.waitForPrevious = pattern === TrafficPattern.PointerChase;
-    if (pattern === TrafficPattern.PointerChase || this.draw() < this.readThreshold) {
-      cmd.op = HostOp.Read;
+    cmd.waitForPrevious = pattern === Pat.PointerChase;
+    if (pattern === Pat.PointerChase || this.draw() < this.readThreshold) {
+      cmd.op = Op.Read;
       cmd.beLo = 0;
       cmd.beHi = 0;
     } else {
       if (this.draw() < this.partialThreshold) {
-        cmd.op = HostOp.WritePartial;
+        cmd.op = Op.WritePartial;
         // 30 random enable bits per half plus 2 more from a third draw: all 64 bytes can be enabled.
         const extra = this.draw();
         cmd.beLo = (this.draw() + (extra & 3) * Draw.range) >>> 0;
         cmd.beHi = (this.draw() + ((extra >>> 2) & 3) * Draw.range) >>> 0;
         if (cmd.beLo === 0 && cmd.beHi === 0) cmd.beLo = 1;
       } else {
-        cmd.op = HostOp.Write;
+        cmd.op = Op.Write;
         cmd.beLo = 0xffffffff;
         cmd.beHi = 0xffffffff;
       }
@@ -285,7 +294,7 @@ export class TrafficGenerator implements VcpuCommandSource {
 
   onComplete(_seq: number, op: HostOp, _vmAddr: number, _status: number, data: Uint8Array, dataOff: number): void {
     this.answered++;
-    if (this.pattern === TrafficPattern.PointerChase && op === HostOp.Read) {
+    if (this.pattern === Pat.PointerChase && op === Op.Read) {
       // The next link: the first 30 bits of the line just read, mixed with the seed's stream.
       const word = (data[dataOff]! | (data[dataOff + 1]! << 8) | (data[dataOff + 2]! << 16) | ((data[dataOff + 3]! & 0x3f) << 24)) >>> 0;
       const mixed = (word ^ this.draw()) >>> 0;
