@@ -11,10 +11,6 @@ import { AddressRangeTable, LookupResult, LookupStatus, TARGET_LOCAL } from './A
 export const MAX_TAG_POOL = 4096;
 /** Node ids are 12-bit SPID/DPID port ids (rtl/cxl/MemMsg.ts). */
 export const MAX_NODE_ID = 4095;
-/** Byte-enable word with all 32 bytes enabled (a full-line write on the DRAM port). */
-const ALL_BYTES_ENABLED = 0xffff_ffff;
-/** Data of an unclaimed read: all ones (§5.6). */
-const NXM_DATA_BYTE = 0xff;
 // sendM2S writes every M2S column by name: a field added to the list must be added there too.
 if (MEM_MSG_FIELDS.length !== 14) throw new Error('RequestDecoder: update sendM2S for the changed MEM_MSG_FIELDS');
 
@@ -26,9 +22,38 @@ if (MEM_MSG_FIELDS.length !== 14) throw new Error('RequestDecoder: update sendM2
  */
 const enum Pipe { hostTag = 0, src = 1, vm = 2, op = 3, addr = 4, beLo = 5, beHi = 6, issueCycle = 7, ready = 8, stride = 9 }
 const enum Out { valid = 0, local = 1, hostTag = 2, src = 3, vm = 4, op = 5, addr = 6, issueCycle = 7, stride = 8 }
+/**
+ * The per-message code's other numbers, const enums for the same reason: LOOKUP_NONE (below) and
+ * mirrors of HostOp, HostStatus, HostRoute, DramOp, LookupStatus, TARGET_LOCAL and the CXL opcodes
+ * the decoder writes or checks (checked at load).
+ */
+const enum Dec {
+  /** Byte-enable word with all 32 bytes enabled (a full-line write on the DRAM port). */
+  allBytesEnabled = 0xffffffff,
+  /** Data of an unclaimed read: all ones (§5.6). */
+  nxmDataByte = 0xff,
+  lookupNone = 7,
+  targetLocal = -1,
+}
+const enum Op { Read = 0, Write = 1, WritePartial = 2 }
+const enum Status { Ok = 0, Nxm = 1 }
+const enum Route { Local = 0, Remote = 1, Error = 2 }
+const enum DOp { Read = 0, Write = 1 }
+const enum Lookup { Hit = 0, ReadDenied = 3, WriteDenied = 4 }
+const enum Cxl { memRd = 0b0001, memWr = 0b0001, memWrPtl = 0b0010, snpNoOp = 0b000, metaNoOp = 0b11, drsMemDataNXM = 0b001, ndrCmp = 0b000 }
 
 /** Value of the `lastLookup` waveform register when no lookup finished this cycle. */
 export const LOOKUP_NONE = 7;
+if (
+  Dec.lookupNone !== LOOKUP_NONE || Dec.targetLocal !== TARGET_LOCAL ||
+  HostOp.Read !== Op.Read || HostOp.Write !== Op.Write || HostOp.WritePartial !== Op.WritePartial || HostStatus.Ok !== Status.Ok || HostStatus.Nxm !== Status.Nxm ||
+  HostRoute.Local !== Route.Local || HostRoute.Remote !== Route.Remote || HostRoute.Error !== Route.Error || DramOp.Read !== DOp.Read || DramOp.Write !== DOp.Write ||
+  LookupStatus.Hit !== Lookup.Hit || LookupStatus.ReadDenied !== Lookup.ReadDenied || LookupStatus.WriteDenied !== Lookup.WriteDenied ||
+  M2SReqOp.MemRd !== Cxl.memRd || M2SRwDOp.MemWr !== Cxl.memWr || M2SRwDOp.MemWrPtl !== Cxl.memWrPtl || SnpType.NoOp !== Cxl.snpNoOp || MetaField.NoOp !== Cxl.metaNoOp ||
+  S2MDRSOp.MemDataNXM !== Cxl.drsMemDataNXM || S2MNDROp.Cmp !== Cxl.ndrCmp
+) {
+  throw new Error('RequestDecoder: a const enum mirror disagrees with the constant it mirrors');
+}
 
 /**
  * Named pipeline stages, so tests and the latency report can add them up:
@@ -138,7 +163,7 @@ export class RequestDecoder extends Module {
   private readonly rOutstanding: Reg;
   private readonly rPipe: Reg;
   private readonly rLastLookup: Reg;
-  /** rLastLookup shows a lookup result this cycle; it goes back to LOOKUP_NONE next cycle. */
+  /** rLastLookup shows a lookup result this cycle; it goes back to Dec.lookupNone next cycle. */
   private lookupShown = false;
   private readonly rLastTag: Reg;
 
@@ -208,7 +233,7 @@ export class RequestDecoder extends Module {
     this.rTagsFree = this.reg('tagsFree', countBits, t);
     this.rOutstanding = this.reg('outstanding', countBits, 0);
     this.rPipe = this.reg('lookupPipe', Math.max(1, Math.ceil(Math.log2(cap + 1))), 0);
-    this.rLastLookup = this.reg('lastLookup', 3, LOOKUP_NONE);
+    this.rLastLookup = this.reg('lastLookup', 3, Dec.lookupNone);
     this.rLastTag = this.reg('lastIssuedTag', 16, 0);
     // One fill for all of this module's probes: the tracer calls it once per cycle, not a closure per probe.
     this.probeGroup(['hits', 'misses', 'refused', 'tagStallCycles'], [32, 32, 32, 32], (v) => {
@@ -259,7 +284,7 @@ export class RequestDecoder extends Module {
     this.table.applyStagedOverrides(now);
     // === true, not a truthiness test: see HostRouter.evaluate.
     if (this.lookupShown === true) {
-      this.rLastLookup.d = LOOKUP_NONE;
+      this.rLastLookup.d = Dec.lookupNone;
       this.lookupShown = false;
     }
 
@@ -290,7 +315,7 @@ export class RequestDecoder extends Module {
     p[e + Pipe.issueCycle] = c.issueCycle[s]!;
     p[e + Pipe.ready] = now + this.lookupLatencyCycles;
     // A Read's line is don't-care (HostMsg) and sendM2S / sendDram send none: only writes keep theirs.
-    if (c.op[s] !== HostOp.Read) copyLine(this.hostInWords, s, this.pWords, i);
+    if (c.op[s] !== Op.Read) copyLine(this.hostInWords, s, this.pWords, i);
     this.pCount++;
     this.rPipe.d = this.pCount;
   }
@@ -301,24 +326,24 @@ export class RequestDecoder extends Module {
     const p = this.pipe;
     const e = i * Pipe.stride;
     const op = p[e + Pipe.op]!;
-    if (op !== HostOp.Read && op !== HostOp.Write && op !== HostOp.WritePartial) this.fail(`host request with unknown op ${op}`);
-    const isWrite = op !== HostOp.Read;
+    if (op !== Op.Read && op !== Op.Write && op !== Op.WritePartial) this.fail(`host request with unknown op ${op}`);
+    const isWrite = op !== Op.Read;
     const res = this.res;
     this.table.lookupAt(p, e + Pipe.addr, p[e + Pipe.vm]!, isWrite, res);
-    if (res.status !== LookupStatus.Hit) {
+    if (res.status !== Lookup.Hit) {
       if (!this.hostOut.canPush()) {
         this.hostOut.stall();
         return;
       }
       this.answerError(i, isWrite);
-      if (res.status === LookupStatus.ReadDenied || res.status === LookupStatus.WriteDenied) this.refused++;
+      if (res.status === Lookup.ReadDenied || res.status === Lookup.WriteDenied) this.refused++;
       else this.misses++;
       this.rLastLookup.d = res.status;
       this.lookupShown = true;
       this.popPipe();
       return;
     }
-    const local = res.target === TARGET_LOCAL || res.target === this.nodeId;
+    const local = res.target === Dec.targetLocal || res.target === this.nodeId;
     if (local && this.dramReq === null) this.fail(`HPA ${p[e + Pipe.addr]} decodes to this node but there is no local DRAM port`);
     if (this.fCount === 0) {
       this.tagStalls++;
@@ -352,7 +377,7 @@ export class RequestDecoder extends Module {
     else this.sendM2S(i, tag, op, res.dpa, res.target);
     this.hits++;
     if (local) this.localHits++;
-    this.rLastLookup.d = LookupStatus.Hit;
+    this.rLastLookup.d = Lookup.Hit;
     this.lookupShown = true;
     this.rLastTag.d = tag;
     this.popPipe();
@@ -365,7 +390,7 @@ export class RequestDecoder extends Module {
   }
 
   private sendM2S(i: number, tag: number, op: number, dpa: number, target: number): void {
-    const isWrite = op !== HostOp.Read;
+    const isWrite = op !== Op.Read;
     const ch = isWrite ? this.m2sRwd : this.m2sReq;
     const s = ch.push();
     // Every column of the slot is written (the unused ones 0, as clearMemMsg), so a reused slot
@@ -373,12 +398,12 @@ export class RequestDecoder extends Module {
     // Not clearMemMsg and then the used fields: that stores half the columns twice (measured
     // ~7.5 against ~9-13 ns per message).
     const c = ch.col;
-    const partial = op === HostOp.WritePartial;
-    c.opcode[s] = !isWrite ? M2SReqOp.MemRd : partial ? M2SRwDOp.MemWrPtl : M2SRwDOp.MemWr;
+    const partial = op === Op.WritePartial;
+    c.opcode[s] = !isWrite ? Cxl.memRd : partial ? Cxl.memWrPtl : Cxl.memWr;
     c.tag[s] = tag;
     c.addr[s] = dpa;
-    c.snpType[s] = SnpType.NoOp;
-    c.metaField[s] = MetaField.NoOp;
+    c.snpType[s] = Cxl.snpNoOp;
+    c.metaField[s] = Cxl.metaNoOp;
     c.metaValue[s] = 0;
     c.ldId[s] = 0;
     c.poison[s] = 0;
@@ -397,16 +422,16 @@ export class RequestDecoder extends Module {
     const c = ch.col;
     c.id[s] = tag;
     c.pa[s] = pa;
-    if (op === HostOp.Read) {
-      c.op[s] = DramOp.Read;
+    if (op === Op.Read) {
+      c.op[s] = DOp.Read;
       c.beLo[s] = 0;
       c.beHi[s] = 0;
       return;
     }
-    c.op[s] = DramOp.Write;
-    const partial = op === HostOp.WritePartial;
-    c.beLo[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beLo]! : ALL_BYTES_ENABLED;
-    c.beHi[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beHi]! : ALL_BYTES_ENABLED;
+    c.op[s] = DOp.Write;
+    const partial = op === Op.WritePartial;
+    c.beLo[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beLo]! : Dec.allBytesEnabled;
+    c.beHi[s] = partial ? this.pipe[i * Pipe.stride + Pipe.beHi]! : Dec.allBytesEnabled;
     copyLine(this.pWords, i, this.dramReqWords!, s);
   }
 
@@ -422,11 +447,11 @@ export class RequestDecoder extends Module {
     c.vm[s] = p[e + Pipe.vm]!;
     c.op[s] = p[e + Pipe.op]!;
     c.addr[s] = p[e + Pipe.addr]!;
-    c.status[s] = HostStatus.Nxm;
+    c.status[s] = Status.Nxm;
     c.poison[s] = isWrite ? 0 : 1;
-    c.route[s] = HostRoute.Error;
+    c.route[s] = Route.Error;
     c.issueCycle[s] = p[e + Pipe.issueCycle]!;
-    fillLine(this.hostOutWords, s, isWrite ? 0 : NXM_DATA_BYTE);
+    fillLine(this.hostOutWords, s, isWrite ? 0 : Dec.nxmDataByte);
   }
 
   /** Push the host response for outstanding `tag` and free the tag; returns the hostOut slot. */
@@ -443,7 +468,7 @@ export class RequestDecoder extends Module {
     c.addr[s] = o[t + Out.addr]!;
     c.status[s] = status;
     c.poison[s] = poison;
-    c.route[s] = o[t + Out.local] ? HostRoute.Local : HostRoute.Remote;
+    c.route[s] = o[t + Out.local] ? Route.Local : Route.Remote;
     c.issueCycle[s] = o[t + Out.issueCycle]!;
     o[t + Out.valid] = 0;
     this.oBitmap[tag >>> 3]! &= ~(1 << (tag & 7));
@@ -468,9 +493,9 @@ export class RequestDecoder extends Module {
     const m = ch.pop();
     const tag = ch.col.tag[m]!;
     this.checkTag(tag, 'S2M DRS', false);
-    if (this.out[tag * Out.stride + Out.op] !== HostOp.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
-    const nxm = ch.col.opcode[m] === S2MDRSOp.MemDataNXM;
-    const s = this.answerTag(tag, nxm ? HostStatus.Nxm : HostStatus.Ok, nxm ? 1 : ch.col.poison[m]!);
+    if (this.out[tag * Out.stride + Out.op] !== Op.Read) this.fail(`S2M DRS for tag ${tag}, which is a write`);
+    const nxm = ch.col.opcode[m] === Cxl.drsMemDataNXM;
+    const s = this.answerTag(tag, nxm ? Status.Nxm : Status.Ok, nxm ? 1 : ch.col.poison[m]!);
     copyLine(this.s2mDrsWords, m, this.hostOutWords, s);
   }
 
@@ -480,9 +505,9 @@ export class RequestDecoder extends Module {
     const tag = ch.col.tag[m]!;
     this.checkTag(tag, 'S2M NDR', false);
     // HDM-H: reads complete with DRS only, writes with NDR Cmp only (§1.8).
-    if (this.out[tag * Out.stride + Out.op] === HostOp.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
-    if (ch.col.opcode[m] !== S2MNDROp.Cmp) this.fail(`S2M NDR opcode ${ch.col.opcode[m]} for write tag ${tag}; expected Cmp`);
-    const s = this.answerTag(tag, HostStatus.Ok, 0);
+    if (this.out[tag * Out.stride + Out.op] === Op.Read) this.fail(`S2M NDR for tag ${tag}, which is a read (HDM-H reads answer with DRS only)`);
+    if (ch.col.opcode[m] !== Cxl.ndrCmp) this.fail(`S2M NDR opcode ${ch.col.opcode[m]} for write tag ${tag}; expected Cmp`);
+    const s = this.answerTag(tag, Status.Ok, 0);
     fillLine(this.hostOutWords, s, 0);
   }
 
@@ -490,8 +515,8 @@ export class RequestDecoder extends Module {
     const m = ch.pop();
     const tag = ch.col.id[m]!;
     this.checkTag(tag, 'DRAM response', true);
-    const s = this.answerTag(tag, HostStatus.Ok, 0);
-    if (this.out[tag * Out.stride + Out.op] === HostOp.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
+    const s = this.answerTag(tag, Status.Ok, 0);
+    if (this.out[tag * Out.stride + Out.op] === Op.Read) copyLine(this.dramRspWords!, m, this.hostOutWords, s);
     else fillLine(this.hostOutWords, s, 0);
   }
 }
