@@ -189,6 +189,15 @@ export class Flit68Layout {
 const SPAN = [3, 2, 3, 4] as const;
 const OWED_SPAN = LINE_CHUNKS;
 const ENTRIES = 2 * SPAN[0] * SPAN[1] * SPAN[2] * SPAN[3] * OWED_SPAN;
+/**
+ * SPAN and OWED_SPAN for layoutIndex68, which runs for every message the packer offers: as `const
+ * enum` members they are literals, where a module-level array element or constant is loaded (and
+ * bounds- and type-checked) at each use in V8's optimized code. Checked at load.
+ */
+const enum Span { c0 = 3, c1 = 2, c2 = 3, c3 = 4, owed = 4 }
+if (Span.c0 !== SPAN[0] || Span.c1 !== SPAN[1] || Span.c2 !== SPAN[2] || Span.c3 !== SPAN[3] || Span.owed !== OWED_SPAN) {
+  throw new Error('Flit68Layout: Span disagrees with SPAN / OWED_SPAN');
+}
 
 /** Index of (role, counts, owed) in LAYOUT68, or -1 outside the tabulated range. */
 export function layoutIndex68(role: number, counts: Int32Array, owed: number): number {
@@ -197,10 +206,10 @@ export function layoutIndex68(role: number, counts: Int32Array, owed: number): n
   const c2 = counts[2]!;
   const c3 = counts[3]!;
   if (
-    (role !== 0 && role !== 1) || c0 < 0 || c0 >= SPAN[0] || c1 < 0 || c1 >= SPAN[1] || c2 < 0 || c2 >= SPAN[2] ||
-    c3 < 0 || c3 >= SPAN[3] || owed < 0 || owed >= OWED_SPAN
+    (role !== 0 && role !== 1) || c0 < 0 || c0 >= Span.c0 || c1 < 0 || c1 >= Span.c1 || c2 < 0 || c2 >= Span.c2 ||
+    c3 < 0 || c3 >= Span.c3 || owed < 0 || owed >= Span.owed
   ) return -1;
-  return ((((role * SPAN[0] + c0) * SPAN[1] + c1) * SPAN[2] + c2) * SPAN[3] + c3) * OWED_SPAN + owed;
+  return ((((role * Span.c0 + c0) * Span.c1 + c1) * Span.c2 + c2) * Span.c3 + c3) * Span.owed + owed;
 }
 
 /** Most messages one flit carries: 2 M2S Req + 1 RwD, or 2 S2M NDR + 3 DRS. */
