@@ -17,24 +17,35 @@ export const CRD68_AMOUNTS: readonly number[] = [0, 1, 2, 4, 8, 16, 32, 64];
 /** 68B credit nibble bit 3: the credits are CXL.mem credits. */
 export const CRD68_MEM_BIT = 0b1000;
 
+/**
+ * The 68B encoding for the per-flit functions below, as a `const enum` (literals, where a
+ * module-level constant or array element is loaded and checked at each use in V8's optimized code):
+ * the mem bit, and the largest amount. Amounts are 0 and 2^(c-1), checked against CRD68_AMOUNTS at load.
+ */
+const enum Crd68 { memBit = 0b1000, maxAmount = 64 }
+if (Crd68.memBit !== CRD68_MEM_BIT || Crd68.maxAmount !== CRD68_AMOUNTS[7] || CRD68_AMOUNTS.some((a, c) => a !== (c === 0 ? 0 : 1 << (c - 1)))) {
+  throw new Error('Credits: Crd68 disagrees with CRD68_MEM_BIT / CRD68_AMOUNTS');
+}
+
 /** 3-bit code of the largest 68B-encodable amount ≤ owed. */
 export function crd68Code(owed: number): number {
   // Amounts are 0 and 2^(c-1): the code is the bit length of owed, capped at 7 (also for
   // fractions, whose integer part has the same bit length; NaN and < 1 give 0).
-  if (owed >= CRD68_AMOUNTS[7]!) return 7;
+  if (owed >= Crd68.maxAmount) return 7;
   if (!(owed >= 1)) return 0;
   return 32 - Math.clz32(owed);
 }
 
-/** Amount carried by a 68B credit nibble: 0 unless the mem bit is set. */
+/** Amount carried by a 68B credit nibble: 0 unless the mem bit is set (CRD68_AMOUNTS[c] = 2^(c-1), 0 for c = 0). */
 export function crd68Amount(nibble: number): number {
-  return (nibble & CRD68_MEM_BIT) !== 0 ? CRD68_AMOUNTS[nibble & 7]! : 0;
+  const c = nibble & 7;
+  return (nibble & Crd68.memBit) !== 0 && c !== 0 ? 1 << (c - 1) : 0;
 }
 
 /** 4-bit 68B credit nibble returning the largest encodable amount ≤ owed (0 when owed is 0). */
 export function crd68Nibble(owed: number): number {
   const c = crd68Code(owed);
-  return c === 0 ? 0 : CRD68_MEM_BIT | c;
+  return c === 0 ? 0 : Crd68.memBit | c;
 }
 
 /** Credits each 256B step stands for (step 0 = code 00h = none). */
