@@ -66,21 +66,41 @@ export const FMT68_RSVD = 7;
 /** Per-flit message limits (CXL 3.1 §4.2.5; reference §2.4): M2S Req, M2S RwD header, S2M NDR, S2M DRS header. */
 export const F68_LIMITS: readonly number[] = [2, 1, 2, 3];
 
+/**
+ * The byte places and masks the per-flit helpers below use, as a `const enum`: the TypeScript
+ * transform writes its members as literals, where a module-level constant is loaded and
+ * type-checked at each use in V8's optimized code (these helpers are inlined into the link layer,
+ * packer and parser). Checked at load against the constants above.
+ */
+const enum At {
+  bytes = 68,
+  pidOff = 0,
+  flitOff = 2,
+  /** Slot byte of {SubType, LLCTRL} (flitOff + CTL68_BYTE) and of the control payload (flitOff + CTL68_PAYLOAD_BYTE). */
+  ctl = 6,
+  ctlPayload = 10,
+  /** Ak and Type: byte and mask in the slot (both in the header's first byte). */
+  akByte = 2,
+  akMask = 4,
+  typeByte = 2,
+  typeMask = 1,
+  pidCacheMem = 0x5555,
+}
 /** Write a 16-bit protocol ID at the start of a 68B slot. */
 export function setProtocolId68(buf: Uint8Array, off: number, pid: number): void {
-  buf[off + F68_PID_OFF] = pid & 0xff;
-  buf[off + F68_PID_OFF + 1] = (pid >> 8) & 0xff;
+  buf[off + At.pidOff] = pid & 0xff;
+  buf[off + At.pidOff + 1] = (pid >> 8) & 0xff;
 }
 export function getProtocolId68(buf: Uint8Array, off: number): number {
-  return buf[off + F68_PID_OFF]! | (buf[off + F68_PID_OFF + 1]! << 8);
+  return buf[off + At.pidOff]! | (buf[off + At.pidOff + 1]! << 8);
 }
 
 /** Read/write a header field (bit position within the 64-byte flit). */
 export function getHdr68(buf: Uint8Array, off: number, bit: number, width: number): number {
-  return getBits(buf, off + F68_FLIT_OFF, bit, width);
+  return getBits(buf, off + At.flitOff, bit, width);
 }
 export function setHdr68(buf: Uint8Array, off: number, bit: number, width: number, v: number): void {
-  setBits(buf, off + F68_FLIT_OFF, bit, width, v);
+  setBits(buf, off + At.flitOff, bit, width, v);
 }
 
 /**
@@ -89,7 +109,7 @@ export function setHdr68(buf: Uint8Array, off: number, bit: number, width: numbe
  * one setHdr68 per field, with four byte stores.
  */
 export function setHdr68Fields(buf: Uint8Array, off: number, mask: number, value: number): void {
-  const at = off + F68_FLIT_OFF;
+  const at = off + At.flitOff;
   for (let b = 0; b < 4; b++) {
     const m = (mask >>> (8 * b)) & 0xff;
     buf[at + b] = (buf[at + b]! & ~m) | ((value >>> (8 * b)) & m);
@@ -105,15 +125,15 @@ const TYPE_MASK = 1 << (HDR68_TYPE & 7);
 
 /** Set or clear the Ak bit (acknowledges 8 CRC-good flits, CXL 3.1 §4.2.2) — used by the link layer's TX. */
 export function setAk68(buf: Uint8Array, off: number, on: boolean): void {
-  const at = off + AK_BYTE;
-  buf[at] = on ? buf[at]! | AK_MASK : buf[at]! & ~AK_MASK;
+  const at = off + At.akByte;
+  buf[at] = on ? buf[at]! | At.akMask : buf[at]! & ~At.akMask;
 }
 export function getAk68(buf: Uint8Array, off: number): boolean {
-  return (buf[off + AK_BYTE]! & AK_MASK) !== 0;
+  return (buf[off + At.akByte]! & At.akMask) !== 0;
 }
 /** True for a control flit (header Type = 1). Meaningless for an all-data flit, which has no header. */
 export function isControl68(buf: Uint8Array, off: number): boolean {
-  return (buf[off + TYPE_BYTE]! & TYPE_MASK) !== 0;
+  return (buf[off + At.typeByte]! & At.typeMask) !== 0;
 }
 
 // ---- link-layer control flits (Type = 1; only slot 0 is valid; CXL 3.1 Tables 4-9/4-10, Fig. 4-35) ----
@@ -131,26 +151,33 @@ export const INIT_PARAM_SUB = 0b1000;
 /** Flit byte holding {SubType, LLCTRL}, and the first payload byte (payload = flit bytes 8-15). */
 export const CTL68_BYTE = 4;
 export const CTL68_PAYLOAD_BYTE = 8;
+if (
+  At.bytes !== F68_BYTES || At.pidOff !== F68_PID_OFF || At.flitOff !== F68_FLIT_OFF || At.ctl !== F68_FLIT_OFF + CTL68_BYTE ||
+  At.ctlPayload !== F68_FLIT_OFF + CTL68_PAYLOAD_BYTE || At.akByte !== AK_BYTE || At.akMask !== AK_MASK || At.typeByte !== TYPE_BYTE ||
+  At.typeMask !== TYPE_MASK || At.pidCacheMem !== ProtocolId.CacheMem
+) {
+  throw new Error('Flit68: the At const enum disagrees with the layout constants');
+}
 
 /** Start a control flit: zero it, protocol ID, Type = 1, LLCTRL/SubType. Credits may be added with setHdr68. */
 export function buildControl68(buf: Uint8Array, off: number, llctrl: number, subType: number): void {
-  zeroBytes(buf, off, F68_BYTES);
-  setProtocolId68(buf, off, ProtocolId.CacheMem);
-  buf[off + TYPE_BYTE] = buf[off + TYPE_BYTE]! | TYPE_MASK;
-  buf[off + F68_FLIT_OFF + CTL68_BYTE] = (llctrl & 0xf) | ((subType & 0xf) << 4);
+  zeroBytes(buf, off, At.bytes);
+  setProtocolId68(buf, off, At.pidCacheMem);
+  buf[off + At.typeByte] = buf[off + At.typeByte]! | At.typeMask;
+  buf[off + At.ctl] = (llctrl & 0xf) | ((subType & 0xf) << 4);
 }
 export function getLlCtrl68(buf: Uint8Array, off: number): number {
-  return buf[off + F68_FLIT_OFF + CTL68_BYTE]! & 0xf;
+  return buf[off + At.ctl]! & 0xf;
 }
 export function getSubType68(buf: Uint8Array, off: number): number {
-  return buf[off + F68_FLIT_OFF + CTL68_BYTE]! >> 4;
+  return buf[off + At.ctl]! >> 4;
 }
 /** Control payload field: bits counted from flit byte 8. */
 export function setCtlPayload68(buf: Uint8Array, off: number, bit: number, width: number, v: number): void {
-  setBits(buf, off + F68_FLIT_OFF + CTL68_PAYLOAD_BYTE, bit, width, v);
+  setBits(buf, off + At.ctlPayload, bit, width, v);
 }
 export function getCtlPayload68(buf: Uint8Array, off: number, bit: number, width: number): number {
-  return getBits(buf, off + F68_FLIT_OFF + CTL68_PAYLOAD_BYTE, bit, width);
+  return getBits(buf, off + At.ctlPayload, bit, width);
 }
 
 /**
