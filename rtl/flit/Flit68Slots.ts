@@ -57,8 +57,11 @@ export const EMPTY_G68 = [4, 5] as const; // M2S G4 (Req), S2M G5 (2 NDR)
 
 /** Multi-data-header formats (S2M H5, G6): only full 64B lines, only with >1 header (CXL 3.1 §4.2.5). */
 export function isMdh68(role: number, isG: boolean, fmt: number): boolean {
-  return role === Role.S2M && fmt === (isG ? 6 : 5);
+  return role === RoleS2M.value && fmt === (isG ? 6 : 5);
 }
+/** Role.S2M (FlitFormat.ts) as a `const enum` literal for isMdh68, called per slot of every parsed flit (an enum object is loaded and type-checked at each use under V8); checked at load. */
+const enum RoleS2M { value = 1 }
+if (Role.S2M !== RoleS2M.value) throw new Error('Flit68Slots: RoleS2M disagrees with Role.S2M');
 
 /** Formats that exist but carry no memory message (cache, MAC): legal only when all zero here. */
 export function isForeign68(role: number, isG: boolean, fmt: number): boolean {
