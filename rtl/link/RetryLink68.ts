@@ -116,7 +116,7 @@ const enum LinkState { Up = 0 }
 const enum Ctrl { LLCRD = 0, RETRY = 1 }
 const enum Sub { retryReq = 1, retryAck = 2, retryFrame = 3, llcrdAck = 1 }
 if (
-  FLIT_SLOT_BYTES !== F68.slotBytes || F68_BYTES !== F68.bytes || F68_FLIT_OFF !== F68.flitOff || HDR68_AK !== F68.hdrAk || HDR68_RSPCRD !== Fld.hdrCrdFirst ||
+  Llr.seqMask !== Llr.seqMod - 1 || FLIT_SLOT_BYTES !== F68.slotBytes || F68_BYTES !== F68.bytes || F68_FLIT_OFF !== F68.flitOff || HDR68_AK !== F68.hdrAk || HDR68_RSPCRD !== Fld.hdrCrdFirst ||
   FlitKind.Protocol !== Kind.Protocol || FlitKind.AllData !== Kind.AllData || FlitKind.Control !== Kind.Control ||
   PhyStatus.Flit !== Status.Flit || PhyStatus.Lost !== Status.Lost || PhyStatus.Retrained !== Status.Retrained || PhyStatus.Intact !== Status.Intact || PhyState.Up !== LinkState.Up ||
   LlCtrl.LLCRD !== Ctrl.LLCRD || LlCtrl.RETRY !== Ctrl.RETRY || RetrySub.Req !== Sub.retryReq || RetrySub.Ack !== Sub.retryAck || RetrySub.Frame !== Sub.retryFrame || LLCRD_ACK_SUB !== Sub.llcrdAck
