@@ -8,6 +8,12 @@ export const PAGE_BYTES = 4096;
 
 /** What `lookup()` returns for a VM address with no mapping (a page fault). */
 export const NOT_MAPPED = -1;
+/**
+ * PAGE_BYTES and NOT_MAPPED for lookupInto (every command a vCPU port issues), as `const enum`
+ * literals: a module-level constant is loaded and type-checked at each use in V8's optimized code.
+ */
+const enum Pt { pageBytes = 4096, notMapped = -1 }
+if (Pt.pageBytes !== PAGE_BYTES || Pt.notMapped !== NOT_MAPPED) throw new Error('VmPageTable: Pt disagrees with PAGE_BYTES / NOT_MAPPED');
 
 /**
  * VM pages below this number are also kept in a flat array indexed by page number (8 bytes per
@@ -157,10 +163,10 @@ export class VmPageTable extends Module {
    */
   lookupInto(vmAddr: number, out: Float64Array, index: number): boolean {
     if (this.stagedCount > 0) this.applyDue();
-    const vPage = Math.floor(vmAddr / PAGE_BYTES);
+    const vPage = Math.floor(vmAddr / Pt.pageBytes);
     const hPage = this.hpaPage(vPage);
-    if (hPage === NOT_MAPPED) return false;
-    out[index] = hPage * PAGE_BYTES + (vmAddr - vPage * PAGE_BYTES);
+    if (hPage === Pt.notMapped) return false;
+    out[index] = hPage * Pt.pageBytes + (vmAddr - vPage * Pt.pageBytes);
     return true;
   }
 
@@ -182,7 +188,7 @@ export class VmPageTable extends Module {
   private hpaPage(vPage: number): number {
     if (vPage >= 0 && vPage < this.direct.length) return this.direct[vPage]!;
     const hPage = this.pages.get(vPage);
-    return hPage === undefined ? NOT_MAPPED : hPage;
+    return hPage === undefined ? Pt.notMapped : hPage;
   }
 
   private setPage(vPage: number, hPage: number): void {
