@@ -120,6 +120,22 @@ export const LookupStatus = {
 export type LookupStatus = (typeof LookupStatus)[keyof typeof LookupStatus];
 export const LOOKUP_STATUS_NAMES = ['Hit', 'NoEntry', 'NotCommitted', 'ReadDenied', 'WriteDenied', 'Disabled'] as const;
 
+/**
+ * What lookupAt (every request the decoder routes) compares with, as `const enum` literals: a
+ * module-level constant or enum object is loaded and type-checked at each use in V8's optimized
+ * code. Mirrors of LookupStatus, GLOBAL_HDM_DECODER_ENABLE, MAX_WAYS, MAX_VMS and
+ * OVERRIDE_PAGE_BYTES, checked at load.
+ */
+const enum Lk { hdmDecoderEnable = 2, maxWays = 16, maxVms = 64, overridePageBytes = 4096 }
+const enum St { Hit = 0, NoEntry = 1, NotCommitted = 2, ReadDenied = 3, WriteDenied = 4, Disabled = 5 }
+if (
+  Lk.hdmDecoderEnable !== GLOBAL_HDM_DECODER_ENABLE || Lk.maxWays !== MAX_WAYS || Lk.maxVms !== MAX_VMS || Lk.overridePageBytes !== OVERRIDE_PAGE_BYTES ||
+  St.Hit !== LookupStatus.Hit || St.NoEntry !== LookupStatus.NoEntry || St.NotCommitted !== LookupStatus.NotCommitted ||
+  St.ReadDenied !== LookupStatus.ReadDenied || St.WriteDenied !== LookupStatus.WriteDenied || St.Disabled !== LookupStatus.Disabled
+) {
+  throw new Error('AddressRangeTable: a const enum mirror disagrees with the constant it mirrors');
+}
+
 /** Preallocated answer of `lookup`; every field is written on every call. */
 export class LookupResult {
   status: LookupStatus = LookupStatus.NoEntry;
@@ -684,8 +700,8 @@ export class AddressRangeTable {
     out.target = -1;
     out.dpa = 0;
     out.overridden = false;
-    if ((this.globalControl & GLOBAL_HDM_DECODER_ENABLE) === 0) {
-      out.status = LookupStatus.Disabled;
+    if ((this.globalControl & Lk.hdmDecoderEnable) === 0) {
+      out.status = St.Disabled;
       return;
     }
     // Largest committed base <= hpa.
@@ -703,7 +719,7 @@ export class AddressRangeTable {
     if (found < 0 || hpa >= this.sortedEnd[found]!) {
       const pending = this.uncommittedClaim(hpa);
       out.entry = pending;
-      out.status = pending >= 0 ? LookupStatus.NotCommitted : LookupStatus.NoEntry;
+      out.status = pending >= 0 ? St.NotCommitted : St.NoEntry;
       return;
     }
     const e = this.sortedIdx[found]!;
@@ -718,27 +734,27 @@ export class AddressRangeTable {
     const way = chunk % ways;
     out.way = way;
     out.ways = ways;
-    out.target = this.cTargets[e * MAX_WAYS + way]!;
+    out.target = this.cTargets[e * Lk.maxWays + way]!;
     out.dpa = this.cDpaBase[e]! + ((chunk - way) / ways) * gran + (off - chunk * gran);
     if (this.ovMap.size !== 0) {
-      const page = Math.floor(hpa / OVERRIDE_PAGE_BYTES);
+      const page = Math.floor(hpa / Lk.overridePageBytes);
       const slot = this.ovMap.get(page);
       if (slot !== undefined) {
         out.overridden = true;
         out.target = this.ovNode[slot]!;
-        out.dpa = this.ovPa[slot]! + (hpa - page * OVERRIDE_PAGE_BYTES);
+        out.dpa = this.ovPa[slot]! + (hpa - page * Lk.overridePageBytes);
       }
     }
     if (vm >= 0) {
       let granted: number;
-      if (isWrite) granted = vm < 32 ? (this.cWrLo[e]! >>> vm) & 1 : vm < MAX_VMS ? (this.cWrHi[e]! >>> (vm - 32)) & 1 : 0;
-      else granted = vm < 32 ? (this.cRdLo[e]! >>> vm) & 1 : vm < MAX_VMS ? (this.cRdHi[e]! >>> (vm - 32)) & 1 : 0;
+      if (isWrite === true) granted = vm < 32 ? (this.cWrLo[e]! >>> vm) & 1 : vm < Lk.maxVms ? (this.cWrHi[e]! >>> (vm - 32)) & 1 : 0;
+      else granted = vm < 32 ? (this.cRdLo[e]! >>> vm) & 1 : vm < Lk.maxVms ? (this.cRdHi[e]! >>> (vm - 32)) & 1 : 0;
       if (granted === 0) {
-        out.status = isWrite ? LookupStatus.WriteDenied : LookupStatus.ReadDenied;
+        out.status = isWrite === true ? St.WriteDenied : St.ReadDenied;
         return;
       }
     }
-    out.status = LookupStatus.Hit;
+    out.status = St.Hit;
   }
 
   /** A programmed, uncommitted decoder whose range covers hpa (miss path only; ≤ entries steps). */
