@@ -262,8 +262,8 @@ export class TrafficGenerator implements VcpuCommandSource {
     let s1 = st[1]!;
     let s2 = st[2]!;
     let s3 = st[3]!;
-    let b = 0;
-    for (; b < Line.triplesEnd; b += 3) {
+    // Three bytes per draw; the last draw's line ends after one byte (64 = 21 x 3 + 1).
+    for (let b = 0; b < Line.bytes; b += 3) {
       let t = s0;
       t ^= t << 11;
       s0 = s1;
@@ -272,19 +272,12 @@ export class TrafficGenerator implements VcpuCommandSource {
       s3 = (s3 ^ (s3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
       const x = s3 >>> (32 - Draw.bits);
       d[b] = x & 0xff;
-      d[b + 1] = (x >>> 8) & 0xff;
-      d[b + 2] = (x >>> 16) & 0xff;
-    }
-    if (b < Line.bytes) {
-      let t = s0;
-      t ^= t << 11;
-      s0 = s1;
-      s1 = s2;
-      s2 = s3;
-      s3 = (s3 ^ (s3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
-      const x = s3 >>> (32 - Draw.bits);
-      d[b] = x & 0xff;
-      if (b + 1 < Line.bytes) d[b + 1] = (x >>> 8) & 0xff;
+      if (b < Line.triplesEnd) {
+        d[b + 1] = (x >>> 8) & 0xff;
+        d[b + 2] = (x >>> 16) & 0xff;
+      } else if (b + 1 < Line.bytes) {
+        d[b + 1] = (x >>> 8) & 0xff;
+      }
     }
     st[0] = s0;
     st[1] = s1;
